@@ -1,0 +1,1 @@
+"""The capi-packages command line."""

@@ -1,0 +1,1 @@
+"""Python client for the Cloud Foundry v3 Packages API."""
