@@ -1,0 +1,119 @@
+"""Server-side commands: serve, worker, migrate, token."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _settings(**overrides: Any) -> Any:
+    from capi_packages.settings import load_settings
+
+    return load_settings(**overrides)
+
+
+def _migrate(settings: Any) -> None:
+    from capi_packages.db import migrate
+    from capi_packages.db.session import make_engine
+
+    engine = make_engine(settings)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address (CAPI_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (CAPI_PORT, default 8080).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR, default ./var).")
+def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Migrate the database, then serve the API (with the job worker inside).
+
+    Example: capi-packages serve --port 8080 --data-dir ./var
+    """
+    import uvicorn
+
+    from capi_packages.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _migrate(settings)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+def migrate(data_dir: Path | None) -> None:
+    """Upgrade the database schema to the newest revision.
+
+    Example: capi-packages migrate --data-dir ./var
+    """
+    _migrate(_settings(data_dir=data_dir))
+    click.echo("database is at the newest revision")
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option("--once", is_flag=True, help="Run the jobs that are due, then exit.")
+def worker(data_dir: Path | None, once: bool) -> None:
+    """Run a job worker process (jobs are claimed safely by any number of workers).
+
+    Example: capi-packages worker --data-dir ./var
+    """
+    from capi_packages.app import build_registry
+    from capi_packages.blobstore.local import LocalBlobstore
+    from capi_packages.db.session import make_engine, make_sessionmaker
+    from capi_packages.jobs.worker import Worker
+
+    settings = _settings(data_dir=data_dir)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _migrate(settings)
+    engine = make_engine(settings)
+    w = Worker(make_sessionmaker(engine), settings, LocalBlobstore(settings.blobstore_dir), build_registry())
+    if once:
+        w.recover_stale()
+        click.echo(f"ran {w.run_pending()} job(s)")
+    else:
+        w.run_forever()
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option("--user-id", required=True, help="The token's user_id (any string; roles name it).")
+@click.option("--user-name", default=None, help="The token's user_name (default: the user id).")
+@click.option("--admin", is_flag=True, help="Add cloud_controller.admin.")
+@click.option("--scope", "scopes", multiple=True, help="Replace the scopes with exactly these (repeatable).")
+@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default CAPI_TOKEN_TTL_SECONDS, 3600).")
+def token(data_dir: Path | None, user_id: str, user_name: str | None, admin: bool, scopes: tuple[str, ...], ttl: int | None) -> None:
+    """Print a bearer token that a server using the same data dir accepts.
+
+    Example: curl -H "Authorization: bearer $(capi-packages token --user-id alice --admin)" localhost:8080/v3/packages
+    """
+    from capi_packages.auth.keys import load_or_create_signing_key
+    from capi_packages.auth.tokens import ADMIN, DEFAULT_SCOPES, mint_token
+
+    settings = _settings(data_dir=data_dir)
+    chosen = list(scopes) if scopes else [*DEFAULT_SCOPES, *([ADMIN] if admin else [])]
+    key = load_or_create_signing_key(settings.signing_key_file)
+    click.echo(
+        mint_token(
+            key,
+            issuer=f"{settings.base_url}/oauth/token",
+            audience=settings.jwt_audience,
+            user_id=user_id,
+            user_name=user_name,
+            scopes=chosen,
+            ttl=ttl or settings.token_ttl_seconds,
+        )
+    )
+
+
+def register(main: click.Group) -> None:
+    for command in (serve, migrate, worker, token):
+        main.add_command(command)

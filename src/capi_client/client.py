@@ -1,0 +1,400 @@
+"""PackagesClient: the v3 Packages API, its jobs, and the org/space/app/role setup calls, over httpx."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from typing import Any, BinaryIO, Unpack
+from urllib.parse import quote, unquote_plus
+
+import httpx
+
+from capi_client import auth
+from capi_client.errors import (
+    CapiError,
+    JobFailedError,
+    PackageFailedError,
+    WaitTimeoutError,
+    error_from_response,
+)
+from capi_client.filters import AppPackageFilters, PackageFilters, to_query
+from capi_client.models import App, Job, Organization, Package, PackageList, Resource, Role, Space
+from capi_client.transfer import (
+    MultipartUpload,
+    ProgressCallback,
+    open_bits,
+    save_response,
+)
+
+USER_AGENT = "capi-packages-client/0.1"
+# The API takes at most 5000 fingerprints per /v3/resource_matches call.
+MATCH_CHUNK = 5000
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+def _guid(value: str) -> str:
+    # Quoted so that a guid can never reach another path.
+    return quote(str(value), safe="")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
+    return resource.to_json() if isinstance(resource, Resource) else dict(resource)
+
+
+class PackagesClient:
+    """A synchronous client for one Cloud Foundry v3 API.
+
+    The token goes only to the API's own origin (scheme, host and port of `api_url`); a signed
+    download URL elsewhere is fetched without it. Pass `http_client` to choose the transport (an
+    ASGI app in tests, a proxy...); it is not closed by `close()`. `token_provider` is called before
+    every request, so it may refresh; it wins over `token`. Both may be given with or without the
+    `bearer ` prefix.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        token_provider: Callable[[], str | None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._origin = _origin(httpx.URL(self.api_url))
+        self._token = token
+        self._token_provider = token_provider
+        self._on_warning = on_warning
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        # Bits can take long to be stored after the last byte: allow a longer wait for the answer.
+        self._transfer_timeout = httpx.Timeout(timeout, read=max(timeout, 300.0))
+        self._sleep: Callable[[float], None] = time.sleep
+        self._clock: Callable[[], float] = time.monotonic
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> PackagesClient:
+        """A client for `CAPI_API_URL` with the token in `CAPI_TOKEN` (optional)."""
+        api_url = os.environ.get("CAPI_API_URL")
+        if not api_url:
+            raise ValueError("CAPI_API_URL is not set")
+        return cls(api_url, os.environ.get("CAPI_TOKEN") or None, **kwargs)
+
+    @classmethod
+    def from_cf_config(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> PackagesClient:
+        """A client for the cf CLI's target and token (`~/.cf/config.json` unless `path`)."""
+        target, token = auth.read_cf_config(path)
+        return cls(target, token, **kwargs)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> PackagesClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _authorization(self) -> str | None:
+        token = self._token_provider() if self._token_provider is not None else self._token
+        if not token:
+            return None
+        return token if token.lower().startswith("bearer ") else f"bearer {token}"
+
+    def _url(self, path_or_url: str | httpx.URL) -> httpx.URL:
+        if isinstance(path_or_url, str) and path_or_url.startswith("/"):
+            return httpx.URL(self.api_url + path_or_url)
+        return httpx.URL(self.api_url).join(path_or_url)
+
+    def is_api_origin(self, url: str | httpx.URL) -> bool:
+        return _origin(httpx.URL(url)) == self._origin
+
+    def _request(
+        self, method: str, url: httpx.URL, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Request:
+        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+        if self.is_api_origin(url):
+            authorization = self._authorization()
+            if authorization:
+                all_headers["Authorization"] = authorization
+            return self._http.build_request(method, url, headers=all_headers, **kwargs)
+        # Another origin (a signed blobstore URL): build the request bare, so that neither our
+        # token nor the client's default headers or cookies travel there.
+        timeout = kwargs.pop("timeout", self._http.timeout)
+        return httpx.Request(
+            method, url, headers=all_headers, extensions={"timeout": timeout.as_dict()}, **kwargs
+        )
+
+    def _send_raw(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        # No default auth either when the request leaves the API's origin.
+        client_auth: Any = httpx.USE_CLIENT_DEFAULT if self.is_api_origin(request.url) else None
+        response = self._http.send(request, stream=stream, follow_redirects=False, auth=client_auth)
+        self._report_warnings(response)
+        return response
+
+    def _send(self, method: str, path_or_url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
+        response = self._send_raw(self._request(method, self._url(path_or_url), **kwargs))
+        if response.is_error:
+            raise error_from_response(response)
+        if response.status_code in _REDIRECTS:
+            location = response.headers.get("location", "")
+            raise CapiError(
+                response.status_code,
+                0,
+                f"HTTP {response.status_code}",
+                f"the API redirected to {location}; use that address as the API URL",
+                response=response,
+            )
+        return response
+
+    def _json(self, method: str, path_or_url: str | httpx.URL, **kwargs: Any) -> Any:
+        return self._send(method, path_or_url, **kwargs).json()
+
+    def _report_warnings(self, response: httpx.Response) -> None:
+        # CC sends each warning URL-encoded, several joined with commas.
+        header = response.headers.get("x-cf-warnings")
+        if header and self._on_warning is not None:
+            for warning in header.split(","):
+                if warning.strip():
+                    self._on_warning(unquote_plus(warning.strip()))
+
+    # -- packages ---------------------------------------------------------------------------
+
+    def list_packages(self, **filters: Unpack[PackageFilters]) -> PackageList:
+        """One page of `GET /v3/packages`."""
+        params = to_query(filters, PackageFilters.__annotations__)
+        return PackageList.from_json(self._json("GET", "/v3/packages", params=params))
+
+    def list_app_packages(self, app_guid: str, **filters: Unpack[AppPackageFilters]) -> PackageList:
+        """One page of `GET /v3/apps/{app_guid}/packages`."""
+        params = to_query(filters, AppPackageFilters.__annotations__)
+        path = f"/v3/apps/{_guid(app_guid)}/packages"
+        return PackageList.from_json(self._json("GET", path, params=params))
+
+    def _walk(self, page: PackageList) -> Iterator[Package]:
+        while True:
+            yield from page.resources
+            if not page.next_url:
+                return
+            # The server's link already carries the filters; follow it verbatim, as the cf CLI does.
+            page = PackageList.from_json(self._json("GET", page.next_url))
+
+    def iter_packages(self, **filters: Unpack[PackageFilters]) -> Iterator[Package]:
+        """Every package matching `filters`, across all pages."""
+        return self._walk(self.list_packages(**filters))
+
+    def iter_app_packages(self, app_guid: str, **filters: Unpack[AppPackageFilters]) -> Iterator[Package]:
+        """Every package of one app matching `filters`, across all pages."""
+        return self._walk(self.list_app_packages(app_guid, **filters))
+
+    def get_package(self, guid: str) -> Package:
+        return Package.from_json(self._json("GET", f"/v3/packages/{_guid(guid)}"))
+
+    def create_package(
+        self,
+        app_guid: str,
+        type: str = "bits",  # noqa: A002 - the wire name
+        *,
+        image: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Package:
+        body: dict[str, Any] = {"type": type, "relationships": {"app": {"data": {"guid": app_guid}}}}
+        if type == "docker" or image is not None:
+            data = {"image": image, "username": username, "password": password}
+            body["data"] = {k: v for k, v in data.items() if v is not None}
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        return Package.from_json(self._json("POST", "/v3/packages", json=body))
+
+    def update_package(
+        self,
+        guid: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> Package:
+        """PATCH labels and annotations (a None value deletes that key) or docker credentials."""
+        body: dict[str, Any] = {}
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        if username is not None:
+            body["username"] = username
+        if password is not None:
+            body["password"] = password
+        return Package.from_json(self._json("PATCH", f"/v3/packages/{_guid(guid)}", json=body))
+
+    def delete_package(self, guid: str) -> Job:
+        """Start the delete (202) and return its job, as fetched right after."""
+        response = self._send("DELETE", f"/v3/packages/{_guid(guid)}")
+        location = response.headers.get("location")
+        if not location:
+            raise CapiError(response.status_code, 0, "NoJobLocation", "the delete answer has no Location")
+        # Take the guid from `…/v3/jobs/<guid>` and ask our own API: the Location names the
+        # server's external address, which may not be the one this client talks to.
+        return self.get_job(httpx.URL(location).path.rstrip("/").rsplit("/", 1)[-1])
+
+    def copy_package(self, source_guid: str, app_guid: str) -> Package:
+        """Copy a package to another app with CC's `POST /v3/packages?source_guid=` (201)."""
+        body = {"relationships": {"app": {"data": {"guid": app_guid}}}}
+        response = self._json("POST", "/v3/packages", params={"source_guid": source_guid}, json=body)
+        return Package.from_json(response)
+
+    def upload_bits(
+        self,
+        guid: str,
+        zip_path_or_fileobj: str | os.PathLike[str] | BinaryIO | None = None,
+        *,
+        resources: Iterable[Resource | Mapping[str, Any]] | str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Package:
+        """Upload a zip and/or already-cached `resources`; the answer is PROCESSING_UPLOAD.
+
+        The multipart body is streamed from the file; a string `resources` is sent verbatim.
+        """
+        if zip_path_or_fileobj is None and resources is None:
+            raise ValueError("an upload needs bits, resources or both")
+        if isinstance(resources, str):
+            resources_json = resources
+        else:
+            entries = [_resource_json(r) for r in resources or ()]
+            resources_json = json.dumps(entries, separators=(",", ":"))
+        with ExitStack() as stack:
+            bits = None
+            if zip_path_or_fileobj is not None:
+                bits = stack.enter_context(open_bits(zip_path_or_fileobj))
+            body = MultipartUpload(resources_json, bits, progress=progress)
+            headers = {"Content-Type": body.content_type, "Content-Length": str(body.content_length)}
+            path = f"/v3/packages/{_guid(guid)}/upload"
+            answer = self._json(
+                "POST", path, content=body, headers=headers, timeout=self._transfer_timeout
+            )
+        return Package.from_json(answer)
+
+    def download_bits(
+        self,
+        guid: str,
+        dest_path_or_fileobj: str | os.PathLike[str] | BinaryIO,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Save the package's zip; returns the number of bytes written.
+
+        Redirects are followed by hand: a signed URL on another host gets a fresh request without
+        our token (it needs none, and the blobstore must never see it).
+        """
+        url = self._url(f"/v3/packages/{_guid(guid)}/download")
+        headers = {"Accept": "application/zip, application/json"}
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._request("GET", url, headers=headers, timeout=self._transfer_timeout)
+            response = self._send_raw(request, stream=True)
+            try:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    url = response.url.join(response.headers["location"])
+                    continue
+                if response.is_error:
+                    response.read()
+                    raise error_from_response(response)
+                return save_response(response, dest_path_or_fileobj, progress)
+            finally:
+                response.close()
+        raise CapiError(None, 0, "TooManyRedirects", f"more than {MAX_REDIRECTS} redirects for {guid}")
+
+    def match_resources(self, fingerprints: Iterable[Resource | Mapping[str, Any]]) -> list[Resource]:
+        """The fingerprints the server's resource cache already holds, asked 5000 at a time."""
+        entries = [_resource_json(f) for f in fingerprints]
+        matched: list[Resource] = []
+        for start in range(0, len(entries), MATCH_CHUNK):
+            body = {"resources": entries[start : start + MATCH_CHUNK]}
+            answer = self._json("POST", "/v3/resource_matches", json=body)
+            matched.extend(Resource.from_json(r) for r in answer.get("resources") or ())
+        return matched
+
+    # -- jobs and waiting -------------------------------------------------------------------
+
+    def get_job(self, guid: str) -> Job:
+        return Job.from_json(self._json("GET", f"/v3/jobs/{_guid(guid)}"))
+
+    def _poll_delay(self, deadline: float, interval: float) -> None:
+        self._sleep(max(0.0, min(interval, deadline - self._clock())))
+
+    def wait_for_job(self, job_or_guid: Job | str, timeout: float = 300.0, interval: float = 1.0) -> Job:
+        """Poll until COMPLETE (returned) or FAILED (JobFailedError); WaitTimeoutError after `timeout`."""
+        guid = job_or_guid.guid if isinstance(job_or_guid, Job) else job_or_guid
+        deadline = self._clock() + timeout
+        while True:
+            job = self.get_job(guid)
+            if job.state == "COMPLETE":
+                return job
+            if job.state == "FAILED":
+                raise JobFailedError(job)
+            if self._clock() >= deadline:
+                raise WaitTimeoutError(f"job {guid} is still {job.state} after {timeout:g}s")
+            self._poll_delay(deadline, interval)
+
+    def wait_until_ready(
+        self, package_or_guid: Package | str, timeout: float = 300.0, interval: float = 3.0
+    ) -> Package:
+        """Poll until READY (returned) or FAILED/EXPIRED (PackageFailedError with `data.error`)."""
+        guid = package_or_guid.guid if isinstance(package_or_guid, Package) else package_or_guid
+        deadline = self._clock() + timeout
+        while True:
+            package = self.get_package(guid)
+            if package.state == "READY":
+                return package
+            if package.state in ("FAILED", "EXPIRED"):
+                raise PackageFailedError(package)
+            if self._clock() >= deadline:
+                raise WaitTimeoutError(f"package {guid} is still {package.state} after {timeout:g}s")
+            self._poll_delay(deadline, interval)
+
+    # -- setup: what must exist before a package can -----------------------------------------
+
+    def create_organization(self, name: str) -> Organization:
+        return Organization.from_json(self._json("POST", "/v3/organizations", json={"name": name}))
+
+    def create_space(self, name: str, org_guid: str) -> Space:
+        body = {"name": name, "relationships": {"organization": {"data": {"guid": org_guid}}}}
+        return Space.from_json(self._json("POST", "/v3/spaces", json=body))
+
+    def create_app(self, name: str, space_guid: str, lifecycle: str = "buildpack") -> App:
+        body: dict[str, Any] = {
+            "name": name,
+            "relationships": {"space": {"data": {"guid": space_guid}}},
+        }
+        # CC defaults to buildpack, so only another lifecycle needs saying.
+        if lifecycle != "buildpack":
+            body["lifecycle"] = {"type": lifecycle, "data": {}}
+        return App.from_json(self._json("POST", "/v3/apps", json=body))
+
+    def create_role(
+        self,
+        type: str,  # noqa: A002 - the wire name
+        user_guid: str,
+        org_guid: str | None = None,
+        space_guid: str | None = None,
+    ) -> Role:
+        """Give a user a role: `space_developer` and friends need `space_guid`, `organization_*` `org_guid`."""
+        if (org_guid is None) == (space_guid is None):
+            raise ValueError("give exactly one of org_guid and space_guid")
+        relationships: dict[str, Any] = {"user": {"data": {"guid": user_guid}}}
+        if space_guid is not None:
+            relationships["space"] = {"data": {"guid": space_guid}}
+        else:
+            relationships["organization"] = {"data": {"guid": org_guid}}
+        body = {"type": type, "relationships": relationships}
+        return Role.from_json(self._json("POST", "/v3/roles", json=body))
+

@@ -1,0 +1,126 @@
+"""create_app(settings): routers, error handlers, state and the in-process job worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from capi_packages import __version__
+from capi_packages.auth.keys import load_or_create_signing_key
+from capi_packages.auth.secrets import SecretBox
+from capi_packages.auth.tokens import TokenVerifier
+from capi_packages.blobstore.local import LocalBlobstore
+from capi_packages.db.session import make_engine, make_sessionmaker
+from capi_packages.http import error_handlers
+from capi_packages.http.urls import UrlBuilder
+from capi_packages.jobs import routes as job_routes
+from capi_packages.jobs.registry import Registry
+from capi_packages.jobs.worker import Worker
+from capi_packages.orgs import jobs as org_jobs
+from capi_packages.orgs import routes as org_routes
+from capi_packages.packages import jobs as package_jobs
+from capi_packages.packages import routes as package_routes
+from capi_packages.settings import Settings
+
+CC_API_VERSION = "3.195.0"
+log = logging.getLogger("capi_packages")
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    package_jobs.register(registry)
+    org_jobs.register(registry)
+    return registry
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    blobstore = LocalBlobstore(settings.blobstore_dir)
+    signing_key = load_or_create_signing_key(settings.signing_key_file)
+    registry = build_registry()
+    worker = Worker(sessions, settings, blobstore, registry)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.worker_enabled:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="capi-packages",
+        version=__version__,
+        description="Cloud Foundry v3 Packages API",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    external_pem = settings.jwt_public_key_file.read_bytes() if settings.jwt_public_key_file else None
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessions
+    app.state.blobstore = blobstore
+    app.state.signing_key = signing_key
+    app.state.secret_box = SecretBox.from_file(settings.data_dir / "keys" / "db-encryption-key")
+    app.state.token_verifier = TokenVerifier(
+        audience=settings.jwt_audience,
+        local_key=signing_key if settings.local_issuer_enabled else None,
+        external_pem=external_pem,
+        jwks_url=settings.jwks_url,
+        external_issuer=settings.jwt_issuer,
+    )
+    app.state.urls = UrlBuilder(settings.base_url)
+    app.state.registry = registry
+    app.state.worker = worker
+
+    error_handlers.install(app)
+    app.include_router(package_routes.router)
+    app.include_router(org_routes.router)
+    app.include_router(job_routes.router)
+
+    @app.get("/", include_in_schema=False)
+    def root(request: Request) -> JSONResponse:
+        return JSONResponse(root_links(settings))
+
+    @app.get("/v3", include_in_schema=False)
+    def v3_root() -> JSONResponse:
+        base = settings.base_url
+        names = ["apps", "jobs", "organizations", "packages", "resource_matches", "roles", "spaces"]
+        links: dict[str, Any] = {"self": {"href": f"{base}/v3"}}
+        links.update({n: {"href": f"{base}/v3/{n}"} for n in names})
+        return JSONResponse({"links": links})
+
+    return app
+
+
+def root_links(settings: Settings) -> dict[str, Any]:
+    base = settings.base_url
+    # With no external UAA, this service is its own token issuer (POST /oauth/token).
+    login = settings.uaa_url.rstrip("/") if settings.uaa_url else base
+    return {
+        "links": {
+            "self": {"href": base},
+            "bits_service": None,
+            "cloud_controller_v2": None,
+            "cloud_controller_v3": {"href": f"{base}/v3", "meta": {"version": CC_API_VERSION}},
+            "network_policy_v0": None,
+            "network_policy_v1": None,
+            "login": {"href": login},
+            "uaa": {"href": login},
+            "credhub": None,
+            "routing": None,
+            "logging": None,
+            "log_cache": None,
+            "log_stream": None,
+            "app_ssh": None,
+        }
+    }

@@ -1,0 +1,73 @@
+"""The service's own RS256 signing key: generated into the data dir on first use, never leaving it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_pem: bytes
+    public_key: rsa.RSAPublicKey
+
+    def jwk(self) -> dict[str, Any]:
+        numbers = self.public_key.public_numbers()
+        return {
+            "kty": "RSA",
+            "alg": "RS256",
+            "use": "sig",
+            "kid": self.kid,
+            "n": _b64uint(numbers.n),
+            "e": _b64uint(numbers.e),
+            "value": self.public_pem().decode(),
+        }
+
+    def public_pem(self) -> bytes:
+        return self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+def _b64uint(n: int) -> str:
+    return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+
+def load_or_create_signing_key(path: Path) -> SigningKey:
+    if not path.exists():
+        _create_key(path)
+    pem = path.read_bytes()
+    private = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    public = private.public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    kid = "capi-" + hashlib.sha256(der).hexdigest()[:16]
+    return SigningKey(kid=kid, private_pem=pem, public_key=public)
+
+
+def _create_key(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # O_EXCL: when the server and `capi-packages token` race on a fresh data dir, one key wins.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

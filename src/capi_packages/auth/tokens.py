@@ -1,0 +1,177 @@
+"""Bearer tokens: mint the service's own RS256 JWTs and verify ours or an external UAA's."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from capi_packages.auth.keys import SigningKey
+from capi_packages.errors import InvalidAuthToken, NotAuthenticated
+
+ADMIN = "cloud_controller.admin"
+ADMIN_READ_ONLY = "cloud_controller.admin_read_only"
+GLOBAL_AUDITOR = "cloud_controller.global_auditor"
+READ = "cloud_controller.read"
+WRITE = "cloud_controller.write"
+DEFAULT_SCOPES = (READ, WRITE)
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: str
+    user_name: str | None = None
+    email: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    client_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.scopes
+
+    @property
+    def is_admin_read_only(self) -> bool:
+        return ADMIN_READ_ONLY in self.scopes
+
+    @property
+    def is_global_auditor(self) -> bool:
+        return GLOBAL_AUDITOR in self.scopes
+
+    @property
+    def can_read_globally(self) -> bool:
+        return self.is_admin or self.is_admin_read_only or self.is_global_auditor
+
+    @property
+    def has_read_scope(self) -> bool:
+        return bool(self.scopes & {ADMIN, ADMIN_READ_ONLY, GLOBAL_AUDITOR, READ})
+
+    @property
+    def has_write_scope(self) -> bool:
+        return bool(self.scopes & {ADMIN, WRITE})
+
+
+def mint_token(
+    key: SigningKey,
+    *,
+    issuer: str,
+    audience: str,
+    user_id: str,
+    user_name: str | None = None,
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+    ttl: int = 3600,
+    client_id: str = "cf",
+    origin: str = "uaa",
+    grant_type: str = "password",
+    extra: dict[str, Any] | None = None,
+) -> str:
+    now = int(time.time())
+    scope_list = list(dict.fromkeys(scopes))
+    claims: dict[str, Any] = {
+        "jti": uuid.uuid4().hex,
+        "sub": user_id,
+        "scope": scope_list,
+        "client_id": client_id,
+        "cid": client_id,
+        "azp": client_id,
+        "grant_type": grant_type,
+        "user_id": user_id,
+        "origin": origin,
+        "user_name": user_name or user_id,
+        "email": user_name or user_id,
+        "iat": now,
+        "exp": now + ttl,
+        "iss": issuer,
+        "zid": "uaa",
+        "aud": [audience, *sorted({s.split(".")[0] for s in scope_list} - {audience})],
+    }
+    if extra:
+        claims.update(extra)
+    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+
+
+class TokenVerifier:
+    """Accepts RS256 tokens signed by our own key, or by an external issuer's PEM key / JWKS."""
+
+    def __init__(
+        self,
+        *,
+        audience: str,
+        local_key: SigningKey | None = None,
+        external_pem: bytes | None = None,
+        jwks_url: str | None = None,
+        external_issuer: str | None = None,
+    ) -> None:
+        self.audience = audience
+        self.local_key = local_key
+        self.external_pem = external_pem
+        self.external_issuer = external_issuer
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+
+    def verify_header(self, authorization: str | None) -> Claims:
+        if authorization is None or not authorization.strip():
+            raise NotAuthenticated()
+        scheme, _, token = authorization.strip().partition(" ")
+        # The cf CLI sends "bearer"; RFC 6750 schemes are case-insensitive.
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidAuthToken()
+        return self.verify(token.strip())
+
+    def verify(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as e:
+            raise InvalidAuthToken() from e
+        if header.get("alg") != "RS256":
+            raise InvalidAuthToken()
+        for key, issuer in self._candidate_keys(header.get("kid")):
+            try:
+                payload = jwt.decode(
+                    token,
+                    key,
+                    algorithms=["RS256"],
+                    audience=self.audience,
+                    issuer=issuer,
+                    options={"require": ["exp"]},
+                    leeway=0,
+                )
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.PyJWTError as e:
+                raise InvalidAuthToken() from e
+            return _claims_from(payload)
+        raise InvalidAuthToken()
+
+    def _candidate_keys(self, kid: str | None) -> list[tuple[Any, str | None]]:
+        keys: list[tuple[Any, str | None]] = []
+        if self.local_key is not None and (kid is None or kid == self.local_key.kid):
+            # The signature itself proves our own key; the issuer URL depends on the listen address.
+            keys.append((self.local_key.public_key, None))
+        if self.external_pem is not None:
+            keys.append((self.external_pem, self.external_issuer))
+        if self._jwks is not None and (self.local_key is None or kid != self.local_key.kid):
+            try:
+                keys.append((self._jwks.get_signing_key(kid).key if kid else None, self.external_issuer))
+            except jwt.PyJWTError:
+                pass
+        return [(k, i) for k, i in keys if k is not None]
+
+
+def _claims_from(payload: dict[str, Any]) -> Claims:
+    scope = payload.get("scope") or []
+    if isinstance(scope, str):
+        scope = scope.split()
+    # Client-credentials tokens carry no user: CC acts as the client itself.
+    user_id = payload.get("user_id") or payload.get("client_id") or payload.get("sub")
+    if not isinstance(user_id, str) or not user_id:
+        raise InvalidAuthToken()
+    return Claims(
+        user_id=user_id,
+        user_name=payload.get("user_name"),
+        email=payload.get("email"),
+        scopes=frozenset(s for s in scope if isinstance(s, str)),
+        client_id=payload.get("client_id"),
+    )

@@ -1,0 +1,38 @@
+"""The Blobstore protocol: what package and resource-pool code needs from storage."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class BlobNotFound(Exception):
+    """The key holds no blob."""
+
+
+class Blobstore(Protocol):
+    def put_file(self, key: str, source: Path) -> None:
+        """Store a copy of a local file under key, atomically (readers never see half a blob)."""
+
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A file to stream into; the blob appears under key only when the block exits cleanly."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Read a blob; raises BlobNotFound."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None:
+        """Delete a blob; deleting a missing key is not an error."""
+
+    def copy(self, source_key: str, dest_key: str) -> None:
+        """Copy a blob server-side; raises BlobNotFound."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The blob's file on this machine, when the backend has one (for sendfile and Range)."""
+
+    def staging_dir(self) -> Path:
+        """Where in-flight uploads are written before their job processes them."""

@@ -1,0 +1,85 @@
+"""FastAPI dependencies as Annotated aliases: DbSession, CurrentUser, Perms, AppSettings, Body, ..."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from capi_packages.auth.permissions import Permissions
+from capi_packages.auth.tokens import Claims, TokenVerifier
+from capi_packages.blobstore.base import Blobstore
+from capi_packages.errors import MessageParseError, NotAuthorized
+from capi_packages.http.urls import UrlBuilder
+from capi_packages.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on any error."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_claims(request: Request) -> Claims:
+    """Authenticate, then apply CC's scope gate: reads need a read scope, everything else write."""
+    verifier: TokenVerifier = request.app.state.token_verifier
+    claims = verifier.verify_header(request.headers.get("authorization"))
+    if request.method in ("GET", "HEAD"):
+        if not claims.has_read_scope:
+            raise NotAuthorized()
+    elif not claims.has_write_scope:
+        raise NotAuthorized()
+    return claims
+
+
+async def get_json_body(request: Request) -> Any:
+    """The raw body parsed as JSON; an empty body is an empty object, as CC's parser treats it."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise MessageParseError() from e
+
+
+def get_blobstore(request: Request) -> Blobstore:
+    blobstore: Blobstore = request.app.state.blobstore
+    return blobstore
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+CurrentUser = Annotated[Claims, Depends(get_claims)]
+JsonBody = Annotated[Any, Depends(get_json_body)]
+BlobstoreDep = Annotated[Blobstore, Depends(get_blobstore)]
+
+
+def get_urls(request: Request) -> UrlBuilder:
+    urls: UrlBuilder = request.app.state.urls
+    return urls
+
+
+Urls = Annotated[UrlBuilder, Depends(get_urls)]
+
+
+def get_permissions(session: DbSession, claims: CurrentUser) -> Permissions:
+    return Permissions(session, claims)
+
+
+Perms = Annotated[Permissions, Depends(get_permissions)]

@@ -1,0 +1,366 @@
+"""List-endpoint query parsing (paging, ordering, filters) and the `pagination` links block."""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal, cast
+from urllib.parse import parse_qsl, quote_plus, unquote
+
+from capi_packages.errors import BadQueryParameter, InvalidRequest
+from capi_packages.metadata.selector import LabelSelectorError, Requirement, parse_label_selector
+
+PAGE_DEFAULT = 1
+PER_PAGE_DEFAULT = 50
+PER_PAGE_MAX = 5000
+MAX_TOTAL_RESULTS_DEFAULT = 2**63 - 1
+PAGINATION_KEYS = ("page", "per_page", "order_by")
+# CC validates these array filters in its base list message, before the label selector and
+# unknown-key checks; every other array filter is checked after them.
+COMMON_ARRAY_FILTERS = ("guids",)
+
+TimestampOperator = Literal["eq", "lt", "lte", "gt", "gte"]
+RELATIONAL_OPERATORS = ("lt", "lte", "gt", "gte")
+# Rows match anywhere inside the named second, since the database keeps microseconds.
+SECOND_FRACTION = timedelta(microseconds=999_999)
+TIMESTAMP_FORMAT_HINT = "Timestamps should be formatted as 'YYYY-MM-DDThh:mm:ssZ'"
+
+_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z", re.ASCII)
+_ARRAY_SEPARATOR = re.compile(r",\s*", re.ASCII)
+_BRACKETED = re.compile(r"([^\[\]]+)\[([^\[\]]*)\](.*)", re.DOTALL)
+_RUBY_INTEGER = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]+(?:_[0-9]+)*)", re.ASCII)
+_COMPARATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What one list endpoint accepts; `allowed` is in the order CC's error message lists it."""
+
+    allowed: list[str]
+    array_filters: set[str]
+    timestamp_filters: set[str] = field(default_factory=lambda: {"created_ats", "updated_ats"})
+    order_by_fields: list[str] = field(default_factory=lambda: ["created_at", "updated_at"])
+    label_selector: bool = True
+    # Non-empty on a nested route: these keys are refused there, listed in this order.
+    nested_forbidden: list[str] = field(default_factory=list)
+    # Accepted filters that never reappear in pagination links (CC's injected app_guid).
+    unlinked: frozenset[str] = frozenset({"app_guid"})
+
+
+PACKAGES_LIST = ListSpec(
+    allowed=[
+        "page",
+        "per_page",
+        "order_by",
+        "created_ats",
+        "updated_ats",
+        "guids",
+        "states",
+        "types",
+        "app_guids",
+        "app_guid",
+        "space_guids",
+        "organization_guids",
+        "label_selector",
+    ],
+    array_filters={"guids", "states", "types", "app_guids", "space_guids", "organization_guids"},
+)
+APP_PACKAGES_LIST = replace(
+    PACKAGES_LIST, nested_forbidden=["app_guids", "organization_guids", "space_guids"]
+)
+
+
+@dataclass(frozen=True)
+class TimestampCondition:
+    """`eq` ORs its values; every other operator carries exactly one value. Naive UTC."""
+
+    op: TimestampOperator
+    values: tuple[datetime, ...]
+
+    def matches(self, instant: datetime) -> bool:
+        return any(
+            all(_COMPARATORS[comparator](instant, bound) for comparator, bound in conjunction)
+            for conjunction in timestamp_bounds(self)
+        )
+
+
+def timestamp_bounds(cond: TimestampCondition) -> list[tuple[tuple[str, datetime], ...]]:
+    """The condition as an OR of ANDs of (comparator, instant); comparators are < <= > >=.
+
+    eq: T <= col <= T+0.999999s; lt: col < T; lte: col <= T+0.999999s;
+    gt: col > T+0.999999s; gte: col >= T.
+    """
+    if cond.op == "eq":
+        return [((">=", t), ("<=", t + SECOND_FRACTION)) for t in cond.values]
+    (t,) = cond.values
+    return {
+        "lt": [(("<", t),)],
+        "lte": [(("<=", t + SECOND_FRACTION),)],
+        "gt": [((">", t + SECOND_FRACTION),)],
+        "gte": [((">=", t),)],
+    }[cond.op]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated list query. `filters` holds array filters split into values and scalar
+    filters (app_guid) as one-element lists; `link_filters` holds every requested filter as it
+    is written back into pagination links."""
+
+    page: int = PAGE_DEFAULT
+    per_page: int = PER_PAGE_DEFAULT
+    order_by: tuple[str, bool] | None = None  # (column, descending)
+    order_by_given: bool = False
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    timestamps: dict[str, list[TimestampCondition]] = field(default_factory=dict)
+    label_selector: list[Requirement] | None = None
+    raw_label_selector: str | None = None
+    link_filters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Param:
+    value: str = ""  # plain form; the last occurrence wins
+    entries: dict[str, str | None] | None = None  # bracketed form; None marks deeper nesting
+
+
+def _group(raw_query_string: str) -> dict[str, _Param]:
+    params: dict[str, _Param] = {}
+    for key, value in parse_qsl(raw_query_string, keep_blank_values=True):
+        bracketed = _BRACKETED.fullmatch(key)
+        base = bracketed[1] if bracketed else key
+        if not base:
+            continue
+        param = params.get(base)
+        if param is not None and (param.entries is None) != (bracketed is None):
+            # Rack refuses a key given both plain and bracketed; CC answers 400.
+            raise InvalidRequest()
+        if param is None:
+            param = params[base] = _Param(entries={} if bracketed else None)
+        if bracketed is None:
+            param.value = value
+        else:
+            assert param.entries is not None
+            param.entries[bracketed[2]] = None if bracketed[3] else value
+    return params
+
+
+def _ruby_to_i(text: str) -> int:
+    match = _RUBY_INTEGER.match(text)
+    if not match:
+        return 0
+    digits = match[2].replace("_", "")
+    # Far beyond any limit, and int() refuses very long digit strings.
+    magnitude = 10**30 if len(digits) > 30 else int(digits)
+    return -magnitude if match[1] == "-" else magnitude
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def _humanize(name: str) -> str:
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _to_array(raw: str) -> list[str]:
+    # Each piece is unescaped once more so that links can carry a literal ',' as %2C.
+    return [unquote(piece) for piece in _ARRAY_SEPARATOR.split(raw)]
+
+
+def _parse_timestamp(text: str | None) -> datetime | None:
+    match = _TIMESTAMP.fullmatch(text) if text is not None else None
+    if not match:
+        return None
+    try:
+        return datetime(*(int(part) for part in match.groups()))
+    except ValueError:
+        # Right shape, impossible date (month 13): CC crashes with a 500; we call it malformed.
+        return None
+
+
+def _timestamp_conditions(
+    name: str, param: _Param, messages: list[str]
+) -> tuple[list[TimestampCondition], dict[str, str]]:
+    label = _humanize(name)
+    bad_format = f"{label} has an invalid timestamp format. {TIMESTAMP_FORMAT_HINT}"
+    if param.entries is None:
+        texts = _to_array(param.value)
+        instants = [_parse_timestamp(text) for text in texts]
+        messages.extend(bad_format for instant in instants if instant is None)
+        valid = tuple(instant for instant in instants if instant is not None)
+        return [TimestampCondition("eq", valid)], {name: ",".join(texts)}
+    conditions: list[TimestampCondition] = []
+    links: dict[str, str] = {}
+    for op, text in param.entries.items():
+        if op not in RELATIONAL_OPERATORS:
+            messages.append(f"{label} Invalid relational operator: '{op}'")
+        if text is not None and "," in text:
+            messages.append(f"{label} only accepts one value when using a relational operator")
+            continue
+        instant = _parse_timestamp(text)
+        if instant is None:
+            messages.append(bad_format)
+        elif op in RELATIONAL_OPERATORS:
+            conditions.append(TimestampCondition(cast(TimestampOperator, op), (instant,)))
+            links[f"{name}[{op}]"] = text or ""
+    return conditions, links
+
+
+def _paging(params: dict[str, _Param], maximum: int, messages: list[str]) -> tuple[int, int]:
+    page_raw = params["page"].value if "page" in params else None
+    per_page_raw = params["per_page"].value if "per_page" in params else None
+    page = _ruby_to_i(page_raw) if page_raw is not None else PAGE_DEFAULT
+    per_page = _ruby_to_i(per_page_raw) if per_page_raw is not None else PER_PAGE_DEFAULT
+    if page_raw is not None and page <= 0:
+        messages.append("Page must be a positive integer")
+    if per_page_raw is not None:
+        if per_page <= 0:
+            messages.append("Per page must be a positive integer")
+        elif per_page > PER_PAGE_MAX:
+            messages.append(f"Per page must be between 1 and {PER_PAGE_MAX}")
+    if (page_raw is not None or per_page_raw is not None) and page * per_page > maximum:
+        messages.append(f"Maximum result (page * per_page) must be less than {maximum}")
+    return page, per_page
+
+
+def _ordering(
+    params: dict[str, _Param], fields: list[str], messages: list[str]
+) -> tuple[tuple[str, bool] | None, bool]:
+    raw = params["order_by"].value if "order_by" in params else ""
+    if raw == "" or raw.isspace():  # CC ignores a blank order_by
+        return None, False
+    alternatives = "|".join(re.escape(name) for name in fields)
+    match = re.fullmatch(rf"([+-]?)({alternatives})", raw)
+    if match is None:
+        messages.append(f"Order by can only be: {_quoted(fields)}")
+        return None, True
+    return (match[2], match[1] == "-"), True
+
+
+def parse_list_query(
+    raw_query_string: str, spec: ListSpec, *, max_total_results: int | None = None
+) -> ListQuery:
+    """Validate a raw query string against `spec`, collecting every CC message in CC's order.
+
+    Raises BadQueryParameter with all messages, or InvalidRequest when a key is given both
+    plain and bracketed, or a key that only takes one value is given bracketed.
+    """
+    params = _group(raw_query_string)
+    scalar_keys = set(spec.allowed) - spec.array_filters - spec.timestamp_filters
+    if any(params[key].entries is not None for key in scalar_keys if key in params):
+        raise InvalidRequest()
+
+    messages: list[str] = []
+    maximum = max_total_results if max_total_results is not None else MAX_TOTAL_RESULTS_DEFAULT
+    page, per_page = _paging(params, maximum, messages)
+    order_by, order_by_given = _ordering(params, spec.order_by_fields, messages)
+
+    timestamps: dict[str, list[TimestampCondition]] = {}
+    link_filters: dict[str, str] = {}
+    for name in spec.allowed:
+        if name in spec.timestamp_filters and name in params:
+            timestamps[name], links = _timestamp_conditions(name, params[name], messages)
+            link_filters.update(links)
+
+    def check_arrays(names: list[str]) -> None:
+        for name in names:
+            if name in params and params[name].entries is not None:
+                messages.append(f"{_humanize(name)} must be an array")
+
+    array_order = [name for name in spec.allowed if name in spec.array_filters]
+    check_arrays([name for name in array_order if name in COMMON_ARRAY_FILTERS])
+
+    requirements: list[Requirement] | None = None
+    raw_selector: str | None = None
+    if spec.label_selector and "label_selector" in params:
+        raw_selector = params["label_selector"].value
+        try:
+            requirements = parse_label_selector(raw_selector)
+        except LabelSelectorError as error:
+            messages.extend(error.messages)
+
+    unknown = [key for key in params if key not in spec.allowed]
+    if unknown:
+        messages.append(
+            f"Unknown query parameter(s): {_quoted(unknown)}. "
+            f"Valid parameters are: {_quoted(spec.allowed)}"
+        )
+    check_arrays([name for name in array_order if name not in COMMON_ARRAY_FILTERS])
+
+    forbidden = [key for key in spec.nested_forbidden if key in params]
+    if forbidden:
+        messages.append(f"Unknown query parameter(s): {_quoted(forbidden)}")
+
+    if messages:
+        raise BadQueryParameter(messages)
+
+    filters: dict[str, list[str]] = {}
+    for name in spec.allowed:
+        if name not in params or name in PAGINATION_KEYS or name in spec.timestamp_filters:
+            continue
+        if name == "label_selector" and spec.label_selector:
+            link_filters[name] = params[name].value
+        elif name in spec.array_filters:
+            filters[name] = _to_array(params[name].value)
+            link_filters[name] = ",".join(value.replace(",", "%2C") for value in filters[name])
+        else:
+            filters[name] = [params[name].value]
+            link_filters[name] = params[name].value
+    for name in spec.unlinked:
+        link_filters.pop(name, None)
+
+    return ListQuery(
+        page=page,
+        per_page=per_page,
+        order_by=order_by,
+        order_by_given=order_by_given,
+        filters=filters,
+        timestamps=timestamps,
+        label_selector=requirements,
+        raw_label_selector=raw_selector,
+        link_filters=link_filters,
+    )
+
+
+def _to_query(params: dict[str, str]) -> str:
+    # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings.
+    pairs = [
+        f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}" for key, value in params.items()
+    ]
+    return "&".join(sorted(pairs))
+
+
+def pagination_block(
+    base_url: str,
+    query: ListQuery,
+    total_results: int,
+    link_params: dict[str, str | int | None] | None = None,
+) -> dict[str, object]:
+    """CC's `pagination` block; `link_params` adds or overrides link parameters, None drops one."""
+    total_pages = max(1, -(-total_results // query.per_page))
+    params: dict[str, str] = {"per_page": str(query.per_page)}
+    if query.order_by_given and query.order_by is not None:
+        column, descending = query.order_by
+        params["order_by"] = ("-" if descending else "+") + column
+    params.update(query.link_filters)
+    for key, value in (link_params or {}).items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+
+    def link(page: int) -> dict[str, str]:
+        return {"href": f"{base_url}?{_to_query({**params, 'page': str(page)})}"}
+
+    return {
+        "total_results": total_results,
+        "total_pages": total_pages,
+        "first": link(1),
+        "last": link(total_pages),
+        "next": link(query.page + 1) if query.page + 1 <= total_pages else None,
+        "previous": link(query.page - 1) if query.page - 1 > 0 else None,
+    }

@@ -1,0 +1,55 @@
+"""Reading jobs for /v3/jobs and shaping them as CC's job presenter does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from capi_packages.db.base import utcnow
+from capi_packages.http.urls import UrlBuilder
+from capi_packages.jobs.models import Job, JobState
+from capi_packages.messages import timestamp
+from capi_packages.orgs.models import App, Organization, Space
+from capi_packages.packages.models import Package
+
+# resource_type → (model, plural path): a job links to its resource while that still exists.
+RESOURCE_MODELS: dict[str, tuple[type[Any], str]] = {
+    "package": (Package, "packages"),
+    "app": (App, "apps"),
+    "space": (Space, "spaces"),
+    "organization": (Organization, "organizations"),
+}
+
+
+def find_job(session: Session, guid: str) -> Job | None:
+    return session.scalars(select(Job).where(Job.guid == guid)).first()
+
+
+def job_resource(session: Session, job: Job, urls: UrlBuilder) -> dict[str, Any]:
+    links: dict[str, Any] = {"self": urls.href(f"/jobs/{job.guid}")}
+    if job.resource_type in RESOURCE_MODELS and job.resource_guid:
+        model, plural = RESOURCE_MODELS[job.resource_type]
+        if session.scalars(select(model.id).where(model.guid == job.resource_guid)).first() is not None:
+            links[job.resource_type] = urls.href(f"/{plural}/{job.resource_guid}")
+    errors = [] if job.state == JobState.COMPLETE else list(job.errors or [])
+    return {
+        "guid": job.guid,
+        "created_at": timestamp(job.created_at),
+        "updated_at": timestamp(job.updated_at),
+        "operation": job.operation,
+        "state": job.state,
+        "errors": errors,
+        "warnings": list(job.warnings or []),
+        "links": links,
+    }
+
+
+def delete_old_jobs(session: Session, cutoff_days: int) -> int:
+    """pollable_job_cleanup: finished jobs older than the cutoff disappear (GET then answers 404)."""
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(days=cutoff_days)
+    result = session.execute(delete(Job).where(Job.created_at < cutoff, Job.state != JobState.PROCESSING))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,202 @@
+"""The worker: claims jobs (SKIP LOCKED on PostgreSQL), runs them, records COMPLETE or FAILED."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from capi_packages.blobstore.base import Blobstore
+from capi_packages.db.base import utcnow
+from capi_packages.errors import ApiError, UnknownError
+from capi_packages.jobs.models import Job, JobState
+from capi_packages.jobs.registry import JobContext, Registry
+from capi_packages.settings import Settings
+
+log = logging.getLogger("capi_packages.jobs")
+
+# A running job's claim is refreshed this often; a claim older than LEASE means its worker died.
+HEARTBEAT = timedelta(seconds=10)
+LEASE = timedelta(seconds=60)
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        blobstore: Blobstore,
+        registry: Registry,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.blobstore = blobstore
+        self.registry = registry
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- claiming -----------------------------------------------------------------------------
+    def claim(self) -> Job | None:
+        with self.sessions() as session, session.begin():
+            stmt = (
+                select(Job)
+                .where(Job.state == JobState.PROCESSING, Job.locked_at.is_(None), Job.run_at <= utcnow())
+                .order_by(Job.id)
+                .limit(1)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            job = session.scalars(stmt).first()
+            if job is None:
+                return None
+            job.locked_by, job.locked_at = self.worker_id, utcnow()
+            job.attempts += 1
+            session.flush()
+            session.expunge(job)
+            return job
+
+    def recover_stale(self) -> int:
+        """Release or give up jobs whose worker stopped heartbeating (crashed or killed)."""
+        cutoff = utcnow() - LEASE
+        with self.sessions() as session:
+            stale = session.scalars(
+                select(Job).where(Job.state == JobState.PROCESSING, Job.locked_at < cutoff)
+            ).all()
+            ids = [(j.id, j.attempts >= j.max_attempts) for j in stale]
+        for job_id, exhausted in ids:
+            if exhausted:
+                self._finish(job_id, error=UnknownError(), give_up_reason="worker stopped unexpectedly")
+            else:
+                with self.sessions() as session, session.begin():
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == job_id, Job.locked_at < cutoff)
+                        .values(locked_by=None, locked_at=None, updated_at=utcnow())
+                    )
+        return len(ids)
+
+    # --- running ------------------------------------------------------------------------------
+    def run_one(self) -> bool:
+        job = self.claim()
+        if job is None:
+            return False
+        handler = self.registry.get(job.operation)
+        heartbeat = _Heartbeat(self.sessions, job.id)
+        heartbeat.start()
+        error: ApiError | None = None
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler for job operation {job.operation!r}")
+            with self.sessions() as session:
+                ctx = JobContext(session, self.settings, self.blobstore)
+                live = session.get(Job, job.id)
+                assert live is not None
+                handler.run(ctx, live)
+                session.commit()
+        except ApiError as e:
+            log.info("job %s (%s) failed: %s", job.guid, job.operation, e.detail)
+            error = e
+        except Exception:
+            log.exception("job %s (%s) raised", job.guid, job.operation)
+            error = UnknownError()
+        finally:
+            heartbeat.stop()
+        if error is not None and job.attempts < job.max_attempts:
+            self._retry(job.id, error)
+        else:
+            self._finish(job.id, error=error, give_up_reason=error.detail if error else None)
+        return True
+
+    def run_pending(self, limit: int = 1000) -> int:
+        """Drain the queue in this thread (tests and `worker --once`)."""
+        count = 0
+        while count < limit and self.run_one():
+            count += 1
+        return count
+
+    def _retry(self, job_id: int, error: ApiError) -> None:
+        with self.sessions() as session, session.begin():
+            job = session.get(Job, job_id)
+            if job is not None:
+                job.locked_by = job.locked_at = None
+                job.run_at = utcnow() + timedelta(seconds=2**job.attempts)
+                job.errors = [error.to_dict()]
+                job.updated_at = utcnow()
+
+    def _finish(self, job_id: int, *, error: ApiError | None, give_up_reason: str | None) -> None:
+        with self.sessions() as session, session.begin():
+            job = session.get(Job, job_id)
+            if job is None:
+                return
+            if error is not None:
+                handler = self.registry.get(job.operation)
+                if handler is not None and handler.give_up is not None:
+                    try:
+                        with session.begin_nested():
+                            handler.give_up(JobContext(session, self.settings, self.blobstore), job, give_up_reason or "")
+                    except Exception:
+                        log.exception("give-up hook of job %s raised", job.guid)
+            job.state = (JobState.FAILED if error else JobState.COMPLETE).value
+            job.errors = [error.to_dict()] if error else []
+            job.locked_by = job.locked_at = None
+            job.updated_at = utcnow()
+
+    # --- background thread --------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="capi-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_forever(self) -> None:
+        self._loop()
+
+    def _loop(self) -> None:
+        last_recovery = utcnow() - LEASE
+        while not self._stop.is_set():
+            try:
+                if utcnow() - last_recovery >= HEARTBEAT:
+                    self.recover_stale()
+                    last_recovery = utcnow()
+                if self.run_one():
+                    continue
+            except Exception:
+                log.exception("worker loop error")
+            self._stop.wait(self.settings.worker_poll_seconds)
+
+
+class _Heartbeat:
+    def __init__(self, sessions: sessionmaker[Session], job_id: int) -> None:
+        self.sessions, self.job_id = sessions, job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{job_id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT.total_seconds()):
+            try:
+                with self.sessions() as session, session.begin():
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == self.job_id, or_(Job.locked_at.is_not(None)))
+                        .values(locked_at=utcnow())
+                    )
+            except Exception:
+                log.exception("heartbeat for job %s failed", self.job_id)

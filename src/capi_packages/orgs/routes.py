@@ -1,0 +1,116 @@
+"""Thin HTTP handlers for organizations, spaces, apps and roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from capi_packages.http import list_params
+from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
+from capi_packages.orgs import service
+from capi_packages.orgs.schemas import app_resource, organization_resource, role_resource, space_resource
+
+router = APIRouter()
+
+
+def _accepted(urls: Any, job_guid: str) -> Response:
+    return Response(status_code=202, headers={"Location": urls.v3(f"/jobs/{job_guid}")})
+
+
+# --- organizations ----------------------------------------------------------------------------
+@router.post("/v3/organizations", status_code=201)
+def create_organization(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
+    return JSONResponse(organization_resource(service.create_org(session, perms, body), urls), status_code=201)
+
+
+@router.get("/v3/organizations")
+def list_organizations(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    query = list_params.parse(request, list_params.ORGANIZATIONS)
+    rows, total = service.list_orgs(session, perms, query)
+    return list_params.list_body(urls.v3("/organizations"), query, rows, total, lambda o: organization_resource(o, urls))
+
+
+@router.get("/v3/organizations/{guid}")
+def get_organization(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    return organization_resource(service.get_org(session, perms, guid), urls)
+
+
+@router.patch("/v3/organizations/{guid}")
+def update_organization(guid: str, perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
+    return organization_resource(service.update_org(session, perms, guid, body), urls)
+
+
+@router.delete("/v3/organizations/{guid}", status_code=202)
+def delete_organization(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
+    return _accepted(urls, service.delete_org(session, perms, guid).guid)
+
+
+# --- spaces -----------------------------------------------------------------------------------
+@router.post("/v3/spaces", status_code=201)
+def create_space(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
+    return JSONResponse(space_resource(service.create_space(session, perms, body), urls), status_code=201)
+
+
+@router.get("/v3/spaces")
+def list_spaces(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    query = list_params.parse(request, list_params.SPACES)
+    rows, total = service.list_spaces(session, perms, query)
+    return list_params.list_body(urls.v3("/spaces"), query, rows, total, lambda s: space_resource(s, urls))
+
+
+@router.get("/v3/spaces/{guid}")
+def get_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    return space_resource(service.get_space(session, perms, guid), urls)
+
+
+@router.delete("/v3/spaces/{guid}", status_code=202)
+def delete_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
+    return _accepted(urls, service.delete_space(session, perms, guid).guid)
+
+
+# --- apps -------------------------------------------------------------------------------------
+@router.post("/v3/apps", status_code=201)
+def create_app(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
+    return JSONResponse(app_resource(service.create_app(session, perms, body), urls), status_code=201)
+
+
+@router.get("/v3/apps")
+def list_apps(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    query = list_params.parse(request, list_params.APPS)
+    rows, total = service.list_apps(session, perms, query)
+    return list_params.list_body(urls.v3("/apps"), query, rows, total, lambda a: app_resource(a, urls))
+
+
+@router.get("/v3/apps/{guid}")
+def get_app(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    return app_resource(service.get_app(session, perms, guid), urls)
+
+
+@router.delete("/v3/apps/{guid}", status_code=202)
+def delete_app(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
+    return _accepted(urls, service.delete_app(session, perms, guid).guid)
+
+
+# --- roles ------------------------------------------------------------------------------------
+@router.post("/v3/roles", status_code=201)
+def create_role(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
+    return JSONResponse(role_resource(service.create_role(session, perms, body), urls), status_code=201)
+
+
+@router.get("/v3/roles")
+def list_roles(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    query = list_params.parse(request, list_params.ROLES)
+    rows, total = service.list_roles(session, perms, query)
+    return list_params.list_body(urls.v3("/roles"), query, rows, total, lambda r: role_resource(r, urls))
+
+
+@router.get("/v3/roles/{guid}")
+def get_role(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
+    return role_resource(service.get_role(session, perms, guid), urls)
+
+
+@router.delete("/v3/roles/{guid}", status_code=202)
+def delete_role(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
+    return _accepted(urls, service.delete_role(session, perms, guid).guid)

@@ -1,0 +1,109 @@
+"""Settings: every knob is a CAPI_* environment variable, or a key of an optional TOML/JSON config file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GiB = 1024**3
+
+
+class Settings(BaseSettings):
+    """Validated once at start-up and passed down; nothing reads the environment after this."""
+
+    model_config = SettingsConfigDict(env_prefix="CAPI_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8080, description="Port `serve` listens on.")
+    data_dir: Path = Field(Path("./var"), description="Holds the SQLite database, blobstore and signing key.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/capi.db. PostgreSQL: postgresql+psycopg://…"
+    )
+    external_url: str | None = Field(
+        None, description="Base URL used in links (e.g. https://api.example.org); default http://<host>:<port>."
+    )
+    log_level: str = Field("info", description="Python logging level.")
+
+    # Tokens: the service issues its own RS256 tokens; an external UAA can be trusted too.
+    uaa_url: str | None = Field(None, description="External UAA base URL shown in root links; off when unset.")
+    jwks_url: str | None = Field(None, description="JWKS URL of an external UAA whose tokens are accepted.")
+    jwt_public_key_file: Path | None = Field(None, description="PEM public key of an external token issuer.")
+    jwt_issuer: str | None = Field(None, description="Expected `iss` of external tokens (checked when set).")
+    jwt_audience: str = Field("cloud_controller", description="Audience every token must carry.")
+    local_issuer_enabled: bool = Field(True, description="Accept (and issue) tokens signed with the data-dir key.")
+    token_ttl_seconds: int = Field(3600, ge=1, description="Default lifetime of tokens this service issues.")
+
+    # Packages and bits (CC names in comments).
+    max_package_size: int = Field(GiB, ge=1, description="packages.max_package_size: uncompressed bytes.")
+    max_package_entries: int = Field(200_000, ge=1, description="Entries allowed in one package zip.")
+    max_upload_size: int = Field(2 * GiB, ge=1, description="Request body limit for uploads (nginx app_bits_max_body_size).")
+    max_valid_packages_stored: int = Field(5, ge=1, description="packages.max_valid_packages_stored.")
+    resource_pool_minimum_size: int = Field(65536, ge=0, description="resource_pool.minimum_size.")
+    resource_pool_maximum_size: int = Field(536_870_912, ge=0, description="resource_pool.maximum_size.")
+    feature_app_bits_upload: bool = Field(True, description="Feature flag app_bits_upload.")
+    feature_app_bits_upload_message: str | None = Field(None, description="Custom text when app_bits_upload is off.")
+    feature_resource_matching: bool = Field(True, description="Feature flag resource_matching.")
+    download_mode: str = Field("redirect", description="`redirect` (302 to a signed URL) or `stream` (200).")
+    signed_url_ttl_seconds: int = Field(300, ge=1, description="Lifetime of signed download URLs.")
+    links_upload_method: bool = Field(False, description="Add CC's `method: POST` to links.upload.")
+    max_labels_per_resource: int = Field(50, ge=0, description="max_labels_per_resource.")
+    max_annotations_per_resource: int = Field(200, ge=0, description="max_annotations_per_resource.")
+    max_total_results: int | None = Field(None, description="renderer.max_total_results (page * per_page).")
+    job_cutoff_age_days: int = Field(90, ge=1, description="pollable_jobs.cutoff_age_in_days.")
+    job_timeout_seconds: int = Field(14400, ge=1, description="jobs.global.timeout_in_seconds.")
+    worker_enabled: bool = Field(True, description="Run the job worker inside `serve`.")
+    worker_poll_seconds: float = Field(0.5, gt=0, description="Idle poll interval of the job worker.")
+
+    @field_validator("download_mode")
+    @classmethod
+    def _known_download_mode(cls, v: str) -> str:
+        if v not in ("redirect", "stream"):
+            raise ValueError("download_mode must be 'redirect' or 'stream'")
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'capi.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def blobstore_dir(self) -> Path:
+        return self.data_dir / "blobstore"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.data_dir / "keys" / "jwt-signing-key.pem"
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML or JSON file of settings (keys are the names above, without the CAPI_ prefix)."""
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    return {k.lower(): v for k, v in data.items()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the config file named by CAPI_CONFIG_FILE, then CAPI_* variables, then overrides."""
+    values: dict[str, Any] = {}
+    config_file = os.environ.get("CAPI_CONFIG_FILE")
+    if config_file:
+        values.update(load_config_file(Path(config_file)))
+    # Environment wins over the file: pydantic-settings reads it when a key is not passed explicitly,
+    # so drop file keys the environment also sets.
+    for key in list(values):
+        if f"CAPI_{key.upper()}" in os.environ:
+            del values[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
