@@ -311,7 +311,7 @@ def download_bits(session: Session, guid: str, dest: str) -> None:
     Example:
       capi-packages packages download PACKAGE_GUID -o app.zip
     """
-    target: Any = click.get_binary_stream("stdout") if dest == "-" else dest
+    target: Any = sys.stdout.buffer if dest == "-" else dest
     with output.ProgressBar("Downloading") as bar:
         size = session.client.download_bits(guid, target, progress=bar)
     if session.as_json:

@@ -72,9 +72,8 @@ def package_details(package: Package) -> str:
         ("labels", _pairs(package.labels)),
         ("annotations", _pairs(package.annotations)),
     ]
-    shown = [(name, value) for name, value in fields if value]
-    width = max(len(name) for name, _ in shown)
-    return "\n".join(f"{name + ':':<{width + 1}} {value}" for name, value in shown)
+    # A fixed width keeps the values of every package in the same column.
+    return "\n".join(f"{name + ':':<12} {value}" for name, value in fields if value)
 
 
 def job_details(job: Job) -> str:

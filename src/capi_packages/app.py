@@ -23,8 +23,11 @@ from capi_packages.jobs.registry import Registry
 from capi_packages.jobs.worker import Worker
 from capi_packages.orgs import jobs as org_jobs
 from capi_packages.orgs import routes as org_routes
+from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
+from capi_packages.packages import bits_routes, upload_job
 from capi_packages.packages import jobs as package_jobs
 from capi_packages.packages import routes as package_routes
+from capi_packages.resource_matches import routes as resource_match_routes
 from capi_packages.settings import Settings
 
 CC_API_VERSION = "3.195.0"
@@ -34,6 +37,7 @@ log = logging.getLogger("capi_packages")
 def build_registry() -> Registry:
     registry = Registry()
     package_jobs.register(registry)
+    upload_job.register(registry)
     org_jobs.register(registry)
     return registry
 
@@ -79,11 +83,14 @@ def create_app(settings: Settings) -> FastAPI:
         external_issuer=settings.jwt_issuer,
     )
     app.state.urls = UrlBuilder(settings.base_url)
+    app.state.url_signer = UrlSigner(load_or_create_secret(settings.data_dir / "keys" / "url-signing-key"))
     app.state.registry = registry
     app.state.worker = worker
 
     error_handlers.install(app)
+    app.include_router(bits_routes.router)
     app.include_router(package_routes.router)
+    app.include_router(resource_match_routes.router)
     app.include_router(org_routes.router)
     app.include_router(job_routes.router)
 

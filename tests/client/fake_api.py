@@ -171,6 +171,8 @@ class FakeApi:
         package = self.add_package(app_guid, state, type=body["type"])
         if body["type"] == "docker":
             package["data"] = {"image": body["data"]["image"], "username": None, "password": None}
+        for kind in ("labels", "annotations"):
+            package["metadata"][kind].update(body.get("metadata", {}).get(kind) or {})
         return httpx.Response(201, json=package)
 
     def _package_action(self, request: httpx.Request, method: str, package: dict[str, Any], action: str | None) -> httpx.Response:

@@ -18,6 +18,9 @@ class Blobstore(Protocol):
     def writer(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A file to stream into; the blob appears under key only when the block exits cleanly."""
 
+    def move_in(self, key: str, source: Path) -> None:
+        """Store a finished local file under key, consuming it."""
+
     def open(self, key: str) -> BinaryIO:
         """Read a blob; raises BlobNotFound."""
 

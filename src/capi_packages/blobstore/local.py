@@ -44,6 +44,16 @@ class LocalBlobstore:
         with self.writer(key) as out, open(source, "rb") as src:
             shutil.copyfileobj(src, out, 1024 * 1024)
 
+    def move_in(self, key: str, source: Path) -> None:
+        """Adopt a finished local file (a rename when it is on the same filesystem)."""
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, dest)
+        except OSError:
+            self.put_file(key, source)
+            source.unlink(missing_ok=True)
+
     def open(self, key: str) -> BinaryIO:
         try:
             return open(self._path(key), "rb")

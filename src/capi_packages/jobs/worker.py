@@ -92,6 +92,7 @@ class Worker:
         heartbeat = _Heartbeat(self.sessions, job.id)
         heartbeat.start()
         error: ApiError | None = None
+        retryable = False
         try:
             if handler is None:
                 raise RuntimeError(f"no handler for job operation {job.operation!r}")
@@ -106,10 +107,11 @@ class Worker:
             error = e
         except Exception:
             log.exception("job %s (%s) raised", job.guid, job.operation)
-            error = UnknownError()
+            error, retryable = UnknownError(), True
         finally:
             heartbeat.stop()
-        if error is not None and job.attempts < job.max_attempts:
+        # API errors are verdicts on the input (a bad zip stays bad): only surprises are retried.
+        if error is not None and retryable and job.attempts < job.max_attempts:
             self._retry(job.id, error)
         else:
             self._finish(job.id, error=error, give_up_reason=error.detail if error else None)

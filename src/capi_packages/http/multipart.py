@@ -1,0 +1,167 @@
+"""Streams an upload form: the `bits` part goes to a staging file as it arrives, hashed on the way."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from capi_packages.errors import MessageParseError, PayloadTooLarge, UnprocessableEntity
+
+FILE_FIELDS = ("bits",)
+MAX_TEXT_FIELD = 1024 * 1024 * 16  # `resources` for 5000+ files; anything bigger is not a form field
+
+
+@dataclass
+class StagedFile:
+    path: Path
+    size: int
+    sha1: str
+    filename: str | None
+
+
+@dataclass
+class UploadForm:
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, StagedFile] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def discard(self) -> None:
+        for staged in self.files.values():
+            staged.path.unlink(missing_ok=True)
+
+
+class _Collector:
+    """python-multipart callbacks: headers name the part; file parts stream to disk."""
+
+    def __init__(self, staging_dir: Path) -> None:
+        self.staging_dir = staging_dir
+        self.form = UploadForm()
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._name: str | None = None
+        self._filename: str | None = None
+        self._text = bytearray()
+        self._file: Any = None
+        self._file_path: Path | None = None
+        self._file_size = 0
+        self._sha1: Any = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda d, s, e: self._acc("_header_field", d[s:e]),
+            "on_header_value": lambda d, s, e: self._acc("_header_value", d[s:e]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _acc(self, attr: str, data: bytes) -> None:
+        setattr(self, attr, getattr(self, attr) + data)
+
+    def _part_begin(self) -> None:
+        self._headers, self._name, self._filename = {}, None, None
+        self._text = bytearray()
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        disposition = self._headers.get(b"content-disposition", b"")
+        _, params = parse_options_header(disposition)
+        name = params.get(b"name")
+        if name is None:
+            raise MessageParseError()
+        self._name = name.decode("utf-8", "replace")
+        filename = params.get(b"filename")
+        self._filename = filename.decode("utf-8", "replace") if filename is not None else None
+        # Any part named `bits` is the zip, whatever its filename or content type (clients differ).
+        if self._name in FILE_FIELDS:
+            self._file_path = self.staging_dir / f"upload-{uuid.uuid4().hex}"
+            self._file = open(self._file_path, "wb")
+            self._file_size = 0
+            self._sha1 = hashlib.sha1()
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._file is not None:
+            self._file.write(chunk)
+            self._sha1.update(chunk)
+            self._file_size += len(chunk)
+        else:
+            self._text += chunk
+            if len(self._text) > MAX_TEXT_FIELD:
+                raise UnprocessableEntity(f"Form field '{self._name}' is too large")
+
+    def _part_end(self) -> None:
+        assert self._name is not None
+        self.form.order.append(self._name)
+        if self._file is not None:
+            self._file.close()
+            assert self._file_path is not None
+            previous = self.form.files.get(self._name)
+            if previous is not None:
+                previous.path.unlink(missing_ok=True)
+            self.form.files[self._name] = StagedFile(
+                self._file_path, self._file_size, self._sha1.hexdigest(), self._filename
+            )
+            self._file = None
+        else:
+            self.form.fields[self._name] = self._text.decode("utf-8", "replace")
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._file_path is not None:
+            self._file_path.unlink(missing_ok=True)
+        self.form.discard()
+
+
+async def read_upload_form(request: Request, staging_dir: Path, max_bytes: int) -> UploadForm:
+    """Read a multipart body, never holding a file part in memory; bounded by max_bytes."""
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise MessageParseError()
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"The request body may not be larger than {max_bytes} bytes")
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    collector = _Collector(staging_dir)
+    parser = MultipartParser(boundary, collector.callbacks())
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > max_bytes:
+                raise PayloadTooLarge(f"The request body may not be larger than {max_bytes} bytes")
+            parser.write(chunk)
+        parser.finalize()
+    except (PayloadTooLarge, UnprocessableEntity):
+        collector.abort()
+        raise
+    except Exception as e:
+        collector.abort()
+        raise MessageParseError() from e
+    if collector._file is not None:  # the body ended inside a file part
+        collector.abort()
+        raise MessageParseError()
+    return collector.form
+
+
+def remove_quietly(path: Path | str | None) -> None:
+    if path is not None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,108 @@
+"""Accepting an upload: CC's checks in order, then PROCESSING_UPLOAD and a job in one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from capi_packages.auth.permissions import Permissions
+from capi_packages.auth.tokens import Claims
+from capi_packages.db.base import utcnow
+from capi_packages.errors import (
+    FeatureDisabled,
+    PackageBitsAlreadyUploaded,
+    UnprocessableEntity,
+)
+from capi_packages.jobs.queue import enqueue
+from capi_packages.packages import repository
+from capi_packages.packages.models import Package, PackageState, PackageType
+from capi_packages.packages.service import get_visible
+from capi_packages.settings import Settings
+
+UPLOAD_KEYS = ("bits", "bits_path", "bits_name", "upload_start_time", "resources")
+NGINX_DUMMY_FIELD = "<ngx_upload_module_dummy>"
+PROCESS_UPLOAD = "package.process_upload"
+
+
+@dataclass(frozen=True)
+class UploadMessage:
+    staged_bits: Path | None
+    resources: list[dict[str, Any]]
+
+
+def require_bits_upload_enabled(claims: Claims, settings: Settings) -> None:
+    if settings.feature_app_bits_upload or claims.is_admin:
+        return
+    err = FeatureDisabled("app_bits_upload")
+    if settings.feature_app_bits_upload_message:
+        err.detail = settings.feature_app_bits_upload_message
+    raise err
+
+
+def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
+    """`resources` is a JSON *string* holding an array of objects; blank or [] means not given."""
+    if raw is None:
+        return []
+    if not isinstance(raw, str):
+        raise UnprocessableEntity("Resources must be valid JSON.")
+    if not raw.strip():
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError as e:
+        raise UnprocessableEntity("Resources must be valid JSON.") from e
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise UnprocessableEntity("Resources must be valid JSON.")
+    return value
+
+
+def parse_upload_message(fields: dict[str, Any], staged_bits: Path | None) -> UploadMessage:
+    resources = parse_resources_field(fields.get("resources"))
+    msgs: list[str] = []
+    if staged_bits is None and not resources:
+        msgs.append("Upload must include either resources or bits")
+    keys = [*fields, *(["bits"] if staged_bits is not None else [])]
+    unknown = [k for k in keys if k not in UPLOAD_KEYS and k != NGINX_DUMMY_FIELD]
+    if unknown:
+        msgs.append("Unknown field(s): " + ", ".join(f"'{k}'" for k in unknown))
+    # Only CC's own nginx may name a server-side file; from a client every such path is invalid.
+    if "bits_path" in fields:
+        msgs.append("Bits path is invalid")
+    if NGINX_DUMMY_FIELD in fields:
+        msgs.append("File field missing path information")
+    if msgs:
+        raise UnprocessableEntity(msgs)
+    return UploadMessage(staged_bits, resources)
+
+
+def accept_upload(session: Session, perms: Permissions, guid: str, message: UploadMessage) -> Package:
+    """Steps 4-8 of CC's upload: 404, 403/suspended, type, state; then PROCESSING_UPLOAD + job."""
+    pkg, app = get_visible(session, perms, guid)
+    perms.require_write(app.space)
+    if pkg.type != PackageType.BITS:
+        raise UnprocessableEntity("Package type must be bits.")
+    # Re-read under the row lock so two concurrent uploads cannot both start.
+    locked = repository.lock_for_update(session, guid)
+    if locked is None or locked.state != PackageState.AWAITING_UPLOAD:
+        raise PackageBitsAlreadyUploaded()
+    locked.state = PackageState.PROCESSING_UPLOAD
+    locked.updated_at = utcnow()
+    enqueue(
+        session,
+        PROCESS_UPLOAD,
+        {
+            "guid": locked.guid,
+            "staged": message.staged_bits.name if message.staged_bits is not None else None,
+            "resources": message.resources,
+        },
+        resource_type="package",
+        resource_guid=locked.guid,
+        # Re-running is safe (the blob is written atomically), so a crashed worker's job is retried.
+        max_attempts=3,
+    )
+    session.flush()
+    return locked
