@@ -1,4 +1,4 @@
-"""The client side of `capi-packages`: the `packages` group, `push`, `login`, `logout` and `target`."""
+"""The client commands of `capi-packages`: `packages …`, `push`, `login`, `logout`, `target`."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import click
 import httpx
 
 from capi_cli import output
-from capi_client import CapiError, PackagesClient, login, push_directory
+from capi_client import CapiError, Package, PackagesClient, login, push_directory
 from capi_client.config import load_saved_login, save_login, saved_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 TIME_OPERATORS = ("lt", "lte", "gt", "gte")
+CLIENT_ERRORS = (CapiError, httpx.HTTPError, OSError, ValueError)
 
 
 def http_client_factory() -> httpx.Client | None:
@@ -27,7 +28,7 @@ def http_client_factory() -> httpx.Client | None:
 
 
 class Session:
-    """What one command run talks to: the API URL and token from options, env, or the saved login."""
+    """What one command talks to: API URL and token from the options, env, or the saved login."""
 
     def __init__(self, api: str | None, token: str | None, as_json: bool) -> None:
         self.api = (api or load_saved_login().get("api_url") or "").rstrip("/")
@@ -52,6 +53,12 @@ class Session:
             )
         return self._client
 
+    def show(self, package: Package) -> None:
+        if self.as_json:
+            output.echo_json(package.raw)
+        else:
+            click.echo(output.package_details(package))
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -72,34 +79,39 @@ def with_session(func: F) -> F:
         session = Session(api, token, as_json)
         try:
             return func(session, **kwargs)
-        except (CapiError, httpx.HTTPError, OSError, ValueError) as error:
+        except CLIENT_ERRORS as error:
             _fail(error)
         finally:
             session.close()
 
-    options = [
-        click.option(
-            "--api", envvar="CAPI_API_URL", metavar="URL",
-            help="API URL [env CAPI_API_URL; default: the saved login].",
-        ),
-        click.option(
-            "--token", envvar="CAPI_TOKEN", metavar="TOKEN",
-            help="Bearer token [env CAPI_TOKEN; default: the saved login].",
-        ),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON for programs."),
-    ]
-    for option in reversed(options):
-        command = option(command)
+    api_help = "API URL [env CAPI_API_URL; default: the saved login]."
+    token_help = "Bearer token [env CAPI_TOKEN; default: the saved login]."
+    command = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(
+        command
+    )
+    command = click.option("--token", envvar="CAPI_TOKEN", metavar="TOKEN", help=token_help)(
+        command
+    )
+    command = click.option("--api", envvar="CAPI_API_URL", metavar="URL", help=api_help)(command)
     return command  # type: ignore[return-value]
 
 
-def _metadata_pairs(values: Sequence[str], what: str, allow_delete: bool) -> dict[str, str | None]:
-    """`k=v` sets, `k=` sets an empty value, `k-` deletes (a null on the wire), as kubectl reads them."""
+def with_wait(default_timeout: float = 300.0) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        help_text = "Seconds to wait."
+        func = click.option("--timeout", type=float, default=default_timeout, help=help_text)(func)
+        return click.option("--wait", is_flag=True, help="Wait until it is done.")(func)
+
+    return decorate
+
+
+def _metadata_pairs(values: Sequence[str], what: str, allow_delete: bool) -> dict[str, Any]:
+    """`k=v` sets, `k=` sets an empty value, `k-` deletes (null on the wire), as in kubectl."""
     pairs: dict[str, str | None] = {}
     for value in values:
         if "=" in value:
-            key, _, val = value.partition("=")
-            pairs[key] = val
+            key, _, text = value.partition("=")
+            pairs[key] = text
         elif value.endswith("-") and allow_delete:
             pairs[value[:-1]] = None
         else:
@@ -108,19 +120,17 @@ def _metadata_pairs(values: Sequence[str], what: str, allow_delete: bool) -> dic
     return pairs
 
 
-def _metadata(labels: Sequence[str], annotations: Sequence[str], allow_delete: bool) -> dict[str, Any] | None:
-    metadata: dict[str, Any] = {}
+def _metadata(labels: Sequence[str], annotations: Sequence[str], deletes: bool) -> Any:
+    metadata = {}
     if labels:
-        metadata["labels"] = _metadata_pairs(labels, "label", allow_delete)
+        metadata["labels"] = _metadata_pairs(labels, "label", deletes)
     if annotations:
-        metadata["annotations"] = _metadata_pairs(annotations, "annotation", allow_delete)
+        metadata["annotations"] = _metadata_pairs(annotations, "annotation", deletes)
     return metadata or None
 
 
 def _time_filter(values: Sequence[str], option: str) -> Any:
-    """`T` values mean "within that second"; `OP:T` (lt, lte, gt, gte) values compare."""
-    if not values:
-        return None
+    """`TIME` values mean "within that second"; `OP:TIME` values (lt, lte, gt, gte) compare."""
     operators, plain = {}, []
     for value in values:
         op, sep, rest = value.partition(":")
@@ -129,20 +139,8 @@ def _time_filter(values: Sequence[str], option: str) -> Any:
         else:
             plain.append(value)
     if operators and plain:
-        raise click.BadParameter("use either timestamps or OP:timestamp, not both", param_hint=option)
-    return operators or plain
-
-
-def _show_package(session: Session, package: Any) -> None:
-    if session.as_json:
-        output.echo_json(package.raw)
-    else:
-        click.echo(output.package_details(package))
-
-
-def _wait_options(func: F) -> F:
-    func = click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait.")(func)
-    return click.option("--wait", is_flag=True, help="Wait until the package or job is done.")(func)
+        raise click.BadParameter("give TIME values or OP:TIME values, not both", param_hint=option)
+    return operators or plain or None
 
 
 @click.group("packages")
@@ -155,38 +153,41 @@ def packages() -> None:
     """
 
 
+time_help = "OP is lt, lte, gt or gte."
+
+
 @packages.command("list")
-@click.option("--app", "app_guids", multiple=True, metavar="GUID", help="Only these apps' packages.")
+@click.option("--app", "app_guids", multiple=True, metavar="GUID", help="Only these apps.")
 @click.option("--guid", "guids", multiple=True, metavar="GUID", help="Only these packages.")
-@click.option("--state", "states", multiple=True, help="AWAITING_UPLOAD, PROCESSING_UPLOAD, READY, FAILED, COPYING, EXPIRED.")
+@click.option("--state", "states", multiple=True, help="READY, FAILED, AWAITING_UPLOAD, ...")
 @click.option("--type", "types", multiple=True, help="bits or docker.")
 @click.option("--space", "space_guids", multiple=True, metavar="GUID", help="Only these spaces.")
 @click.option("--org", "organization_guids", multiple=True, metavar="GUID", help="Only these orgs.")
 @click.option("--label-selector", "-l", help="For example 'env=prod,tier!=web'.")
-@click.option("--order-by", help="created_at, -created_at, updated_at or -updated_at.")
-@click.option("--created-at", "created_ats", multiple=True, metavar="[OP:]TIME", help="OP is lt, lte, gt or gte.")
-@click.option("--updated-at", "updated_ats", multiple=True, metavar="[OP:]TIME", help="OP is lt, lte, gt or gte.")
-@click.option("--page", type=click.IntRange(min=1), help="Show this page only (default: every page).")
+@click.option("--order-by", help="created_at or updated_at, '-' first for descending.")
+@click.option("--created-at", "created_ats", multiple=True, metavar="[OP:]TIME", help=time_help)
+@click.option("--updated-at", "updated_ats", multiple=True, metavar="[OP:]TIME", help=time_help)
+@click.option("--page", type=click.IntRange(min=1), help="Show this page only (default: all).")
 @click.option("--per-page", type=click.IntRange(1, 5000))
 @with_session
-def list_packages(session: Session, created_ats: Sequence[str], updated_ats: Sequence[str], **filters: Any) -> None:
-    """List packages, every page unless --page is given. Options repeat to OR values.
+def list_packages(
+    session: Session, created_ats: Sequence[str], updated_ats: Sequence[str], **filters: Any
+) -> None:
+    """List packages, every page unless --page is given. Repeat an option to OR its values.
 
     \b
     Example:
-      capi-packages packages list --app APP_GUID --state READY --created-at gt:2026-01-01T00:00:00Z
+      capi-packages packages list --state READY --created-at gt:2026-01-01T00:00:00Z
     """
-    query = {name: list(value) if isinstance(value, tuple) else value for name, value in filters.items()}
-    query = {name: value for name, value in query.items() if value not in (None, [])}
+    query = {name: value for name, value in filters.items() if value not in (None, ())}
     query["created_ats"] = _time_filter(created_ats, "--created-at")
     query["updated_ats"] = _time_filter(updated_ats, "--updated-at")
-    client = session.client
-    if filters.get("page") is not None:
-        found = list(client.list_packages(**query).resources)
+    if filters["page"] is not None:
+        found = list(session.client.list_packages(**query))
     else:
-        found = list(client.iter_packages(**query))
+        found = list(session.client.iter_packages(**query))
     if session.as_json:
-        output.echo_json([p.raw for p in found])
+        output.echo_json([package.raw for package in found])
     else:
         click.echo(output.packages_table(found))
 
@@ -201,68 +202,63 @@ def get_package(session: Session, guid: str) -> None:
     Example:
       capi-packages packages get PACKAGE_GUID --json
     """
-    _show_package(session, session.client.get_package(guid))
+    session.show(session.client.get_package(guid))
+
+
+password_help = "Docker registry password [env CAPI_DOCKER_PASSWORD]."
 
 
 @packages.command("create")
-@click.option("--app", "app_guid", required=True, metavar="GUID", help="The app the package belongs to.")
-@click.option("--type", "package_type", type=click.Choice(["bits", "docker"]), default="bits", show_default=True)
+@click.option("--app", "app_guid", required=True, metavar="GUID", help="The package's app.")
+@click.option("--type", "kind", type=click.Choice(["bits", "docker"]), default="bits")
 @click.option("--image", help="Docker image (docker packages).")
 @click.option("--username", help="Docker registry user (docker packages).")
-@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help="Docker registry password [env CAPI_DOCKER_PASSWORD].")
+@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=password_help)
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE")
 @click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE")
 @with_session
-def create_package(
-    session: Session, app_guid: str, package_type: str, image: str | None, username: str | None,
-    password: str | None, labels: Sequence[str], annotations: Sequence[str],
-) -> None:
-    """Create a package: bits (then upload them) or docker (READY at once).
+def create_package(session: Session, app_guid: str, kind: str, **options: Any) -> None:
+    """Create a package: bits (upload them next) or docker (READY at once).
 
     \b
     Examples:
       capi-packages packages create --app APP_GUID
       capi-packages packages create --app APP_GUID --type docker --image nginx:1.27
     """
-    if package_type == "docker" and not image:
+    if kind == "docker" and not options["image"]:
         raise click.UsageError("a docker package needs --image")
-    package = session.client.create_package(
-        app_guid, package_type, image=image, username=username, password=password,
-        metadata=_metadata(labels, annotations, allow_delete=False),
-    )
-    _show_package(session, package)
+    metadata = _metadata(options.pop("labels"), options.pop("annotations"), deletes=False)
+    session.show(session.client.create_package(app_guid, kind, metadata=metadata, **options))
 
 
 @packages.command("update")
 @click.argument("guid")
-@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE|KEY-", help="Set a label; KEY- deletes it.")
-@click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE|KEY-", help="Set an annotation; KEY- deletes it.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE|KEY-", help="Set or delete.")
+@click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE|KEY-", help="Same.")
 @click.option("--username", help="New docker registry user (docker packages).")
-@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help="New docker registry password [env CAPI_DOCKER_PASSWORD].")
+@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=password_help)
 @with_session
 def update_package(
-    session: Session, guid: str, labels: Sequence[str], annotations: Sequence[str],
-    username: str | None, password: str | None,
+    session: Session, guid: str, labels: Sequence[str], annotations: Sequence[str], **creds: Any
 ) -> None:
     """Change labels, annotations or docker credentials.
 
-    KEY=VALUE sets a key (KEY= sets an empty value); KEY- deletes it, as kubectl does.
+    KEY=VALUE sets a key (KEY= sets it empty) and KEY- deletes it, as kubectl does.
 
     \b
     Example:
-      capi-packages packages update PACKAGE_GUID --label env=prod --label old- --annotation note=hi
+      capi-packages packages update PACKAGE_GUID --label env=prod --label old- --annotation a=b
     """
-    metadata = _metadata(labels, annotations, allow_delete=True)
-    package = session.client.update_package(guid, metadata=metadata, username=username, password=password)
-    _show_package(session, package)
+    metadata = _metadata(labels, annotations, deletes=True)
+    session.show(session.client.update_package(guid, metadata=metadata, **creds))
 
 
 @packages.command("delete")
 @click.argument("guid")
-@_wait_options
+@with_wait()
 @with_session
 def delete_package(session: Session, guid: str, wait: bool, timeout: float) -> None:
-    """Delete a package; the deletion runs as a job (--wait to see it finish).
+    """Delete a package; a job does the work (--wait to see it finish).
 
     \b
     Example:
@@ -279,12 +275,12 @@ def delete_package(session: Session, guid: str, wait: bool, timeout: float) -> N
 
 @packages.command("upload")
 @click.argument("guid")
-@click.argument("zip_file", metavar="ZIP", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--resources", "resources_file", type=click.File("r"), help="JSON list of cached resources to add.")
-@_wait_options
+@click.argument("zip_file", metavar="ZIP", type=click.Path(exists=True, dir_okay=False))
+@click.option("--resources", type=click.File("r"), help="JSON list of cached resources to add.")
+@with_wait()
 @with_session
 def upload_bits(
-    session: Session, guid: str, zip_file: Path, resources_file: Any, wait: bool, timeout: float
+    session: Session, guid: str, zip_file: str, resources: Any, wait: bool, timeout: float
 ) -> None:
     """Upload a zip as the bits of a package in AWAITING_UPLOAD.
 
@@ -292,17 +288,17 @@ def upload_bits(
     Example:
       capi-packages packages upload PACKAGE_GUID app.zip --wait
     """
-    resources = json.load(resources_file) if resources_file is not None else None
+    cached = json.load(resources) if resources is not None else None
     with output.ProgressBar("Uploading") as bar:
-        package = session.client.upload_bits(guid, zip_file, resources=resources, progress=bar)
+        package = session.client.upload_bits(guid, zip_file, resources=cached, progress=bar)
     if wait:
         package = session.client.wait_until_ready(package, timeout=timeout)
-    _show_package(session, package)
+    session.show(package)
 
 
 @packages.command("download")
 @click.argument("guid")
-@click.option("-o", "--output", "dest", required=True, metavar="FILE", help="Where to save the zip ('-' for stdout).")
+@click.option("-o", "--output", "dest", required=True, metavar="FILE", help="'-' for stdout.")
 @with_session
 def download_bits(session: Session, guid: str, dest: str) -> None:
     """Download a READY package's zip.
@@ -323,10 +319,10 @@ def download_bits(session: Session, guid: str, dest: str) -> None:
 @packages.command("copy")
 @click.argument("guid")
 @click.option("--app", "app_guid", required=True, metavar="GUID", help="The destination app.")
-@_wait_options
+@with_wait()
 @with_session
 def copy_package(session: Session, guid: str, app_guid: str, wait: bool, timeout: float) -> None:
-    """Copy a package to another app (the copy is COPYING until its bits are in place).
+    """Copy a package to another app; the copy is COPYING until its bits are in place.
 
     \b
     Example:
@@ -335,31 +331,31 @@ def copy_package(session: Session, guid: str, app_guid: str, wait: bool, timeout
     package = session.client.copy_package(guid, app_guid)
     if wait:
         package = session.client.wait_until_ready(package, timeout=timeout)
-    _show_package(session, package)
+    session.show(package)
 
 
 @packages.command("wait")
 @click.argument("guid")
-@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait.")
+@click.option("--timeout", type=float, default=300.0, help="Seconds to wait.")
 @with_session
 def wait_package(session: Session, guid: str, timeout: float) -> None:
-    """Wait until a package is READY; exit 5 if it FAILED or EXPIRED, 6 on timeout.
+    """Wait until a package is READY (exit 5 if it FAILED or EXPIRED, 6 on timeout).
 
     \b
     Example:
       capi-packages packages wait PACKAGE_GUID --timeout 600
     """
-    _show_package(session, session.client.wait_until_ready(guid, timeout=timeout))
+    session.show(session.client.wait_until_ready(guid, timeout=timeout))
 
 
 @click.command("push")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--app", "app_guid", required=True, metavar="GUID", help="The app to push to.")
 @click.option("--no-wait", is_flag=True, help="Return once the bits are uploaded.")
-@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds to wait for READY.")
+@click.option("--timeout", type=float, default=600.0, help="Seconds to wait for READY.")
 @with_session
-def push(session: Session, directory: Path, app_guid: str, no_wait: bool, timeout: float) -> None:
-    """Push a directory as a new bits package and print its guid once READY.
+def push(session: Session, directory: str, app_guid: str, no_wait: bool, timeout: float) -> None:
+    """Push a directory as a new bits package; print its guid once READY.
 
     Honours .cfignore and skips what the cf CLI skips (.git, /manifest.yml, ...). Files the
     server already caches are not uploaded again.
@@ -368,10 +364,7 @@ def push(session: Session, directory: Path, app_guid: str, no_wait: bool, timeou
     Example:
       PACKAGE=$(capi-packages push ./my-app --app APP_GUID)
     """
-    def report(message: str) -> None:
-        if not session.as_json:
-            click.echo(message, err=True)
-
+    report = None if session.as_json else functools.partial(click.echo, err=True)
     with output.ProgressBar("Uploading") as bar:
         package = push_directory(
             session.client, app_guid, directory, wait=not no_wait, progress=bar,
@@ -384,38 +377,34 @@ def push(session: Session, directory: Path, app_guid: str, no_wait: bool, timeou
 
 
 @click.command("login")
-@click.option("--api", envvar="CAPI_API_URL", metavar="URL", help="API URL [env CAPI_API_URL; default: the saved target].")
+@click.option("--api", envvar="CAPI_API_URL", metavar="URL", help="API URL [env CAPI_API_URL].")
 @click.option("-u", "--username", required=True, prompt=True)
 @click.option("-p", "--password", required=True, prompt=True, hide_input=True)
 def login_command(api: str | None, username: str, password: str) -> None:
-    """Log in with a password and save the tokens for the other commands.
+    """Log in with a password; later commands use the saved tokens.
 
-    They are saved to ~/.capi-packages/config.json (env CAPI_CONFIG to choose another file).
+    They go to ~/.capi-packages/config.json (env CAPI_CONFIG names another file).
 
     \b
     Example:
       capi-packages login --api https://api.example.org -u alice -p secret
     """
-    config = load_saved_login()
-    api_url = (api or config.get("api_url") or "").rstrip("/")
+    api_url = (api or load_saved_login().get("api_url") or "").rstrip("/")
     if not api_url:
         raise click.UsageError("no API URL: pass --api URL or set CAPI_API_URL")
     http = http_client_factory()
     try:
         tokens = login(api_url, username, password, http_client=http)
-    except (CapiError, httpx.HTTPError) as error:
+    except CLIENT_ERRORS as error:
         _fail(error)
-        raise  # unreachable: _fail exits
+        raise  # not reached: _fail exits
     finally:
         if http is not None:
             http.close()
+    refresh_token = tokens.refresh_token
     save_login(
-        {
-            "api_url": api_url,
-            "access_token": tokens.authorization,
-            "refresh_token": tokens.refresh_token,
-            "username": username,
-        }
+        dict(api_url=api_url, access_token=tokens.authorization, refresh_token=refresh_token,
+             username=username)
     )
     click.echo(f"Logged in to {api_url} as {username}.")
 
@@ -429,9 +418,7 @@ def logout_command() -> None:
       capi-packages logout
     """
     config = load_saved_login()
-    for key in ("access_token", "refresh_token", "username"):
-        config.pop(key, None)
-    save_login(config)
+    save_login({"api_url": config["api_url"]} if config.get("api_url") else {})
     click.echo("Logged out.")
 
 
@@ -439,7 +426,7 @@ def logout_command() -> None:
 @click.argument("url", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
 def target_command(url: str | None, as_json: bool) -> None:
-    """Show the API URL in use, or save URL as the new one (which logs out of the old one).
+    """Show the API URL in use, or save URL as the new one (logging out of the old one).
 
     \b
     Examples:
@@ -447,11 +434,9 @@ def target_command(url: str | None, as_json: bool) -> None:
       capi-packages target https://api.example.org
     """
     config = load_saved_login()
-    if url:
-        url = url.rstrip("/")
-        if config.get("api_url", "").rstrip("/") != url:
-            config = {"api_url": url}
-            save_login(config)
+    if url and config.get("api_url", "").rstrip("/") != url.rstrip("/"):
+        config = {"api_url": url.rstrip("/")}
+        save_login(config)
     api_url = os.environ.get("CAPI_API_URL") or config.get("api_url")
     user = config.get("username") if config.get("access_token") else None
     if as_json:
@@ -460,8 +445,7 @@ def target_command(url: str | None, as_json: bool) -> None:
         click.echo("No API URL: run `capi-packages target URL` or `capi-packages login`.", err=True)
         sys.exit(output.EXIT_API_ERROR)
     else:
-        click.echo(f"API:  {api_url}")
-        click.echo(f"User: {user or '(not logged in)'}")
+        click.echo(f"API:  {api_url}\nUser: {user or '(not logged in)'}")
 
 
 def register(main: click.Group) -> None:

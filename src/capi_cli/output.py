@@ -38,8 +38,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Left-aligned columns, two spaces apart, headers first."""
     all_rows = [list(headers), *([str(cell) for cell in row] for row in rows)]
     widths = [max(len(row[i]) for row in all_rows) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in all_rows]
-    return "\n".join(lines)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in all_rows
+    )
 
 
 def packages_table(packages: Iterable[Package]) -> str:
@@ -65,8 +67,8 @@ def package_details(package: Package) -> str:
     if package.type == "docker":
         fields += [("image", package.image), ("username", package.username)]
     else:
-        checksum = f"{package.checksum_type}:{package.checksum_value}" if package.checksum_value else ""
-        fields += [("checksum", checksum)]
+        value = package.checksum_value
+        fields += [("checksum", f"{package.checksum_type}:{value}" if value else "")]
     fields += [
         ("error", package.error),
         ("labels", _pairs(package.labels)),

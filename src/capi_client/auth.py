@@ -31,8 +31,10 @@ def _borrowed(http_client: httpx.Client | None, timeout: float) -> Iterator[http
         yield owned
 
 
-def token_endpoint(api_url: str, *, http_client: httpx.Client | None = None, timeout: float = 30.0) -> str:
-    """The UAA base URL the API's root document names: `links.login`, else `links.uaa` (as the cf CLI)."""
+def token_endpoint(
+    api_url: str, *, http_client: httpx.Client | None = None, timeout: float = 30.0
+) -> str:
+    """The UAA URL the API's root document names: `links.login`, else `links.uaa` (as cf)."""
     with _borrowed(http_client, timeout) as http:
         response = http.get(api_url.rstrip("/") + "/", headers={"Accept": "application/json"})
         if response.is_error:
@@ -42,9 +44,8 @@ def token_endpoint(api_url: str, *, http_client: httpx.Client | None = None, tim
         href = (links.get(name) or {}).get("href")
         if href:
             return str(href).rstrip("/")
-    raise CapiError(
-        response.status_code, 0, "NoTokenEndpoint", f"{api_url}/ names neither links.login nor links.uaa"
-    )
+    detail = f"{api_url}/ names neither links.login nor links.uaa"
+    raise CapiError(response.status_code, 0, "NoTokenEndpoint", detail)
 
 
 def _grant(
@@ -111,7 +112,7 @@ def refresh(
 
 
 def token_expiry(token: str) -> datetime | None:
-    """The `exp` claim of a JWT, read without verifying it (the server verifies); None if unreadable.
+    """The `exp` claim of a JWT, read without verifying it (the server does); None if unreadable.
 
     Only used to refresh a saved token before it is rejected, never to trust it.
     """

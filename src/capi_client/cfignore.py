@@ -77,7 +77,7 @@ def _translate(pattern: str) -> str:
     for index, segment in enumerate(segments):
         last = index == len(segments) - 1
         if segment == "**":
-            # `**/x` and `a/**/x`: zero or more whole directories; a trailing `/**`: everything inside.
+            # `**/x`, `a/**/x`: zero or more whole directories; a trailing `/**`: all inside.
             out.append(".*" if last else "(?:.*/)?")
             continue
         out.append(_translate_segment(segment))
@@ -119,8 +119,9 @@ class CfIgnore:
     def from_directory(cls, root: str | os.PathLike[str], *, defaults: bool = True) -> CfIgnore:
         """The rules of `root/.cfignore` (if any), then the cf CLI's defaults."""
         cfignore = Path(root, ".cfignore")
-        lines = cfignore.read_text(encoding="utf-8", errors="replace").splitlines() if cfignore.is_file() else []
-        return cls(lines, defaults=defaults)
+        if not cfignore.is_file():
+            return cls(defaults=defaults)
+        return cls(cfignore.read_text("utf-8", errors="replace").splitlines(), defaults=defaults)
 
     def _matches(self, path: str, is_dir: bool) -> bool:
         ignored = False

@@ -1,4 +1,4 @@
-"""PackagesClient: the v3 Packages API, its jobs, and the org/space/app/role setup calls, over httpx."""
+"""PackagesClient: the v3 Packages API, its jobs, and the org/space/app/role setup calls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
-from typing import Any, BinaryIO, Unpack
+from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 from urllib.parse import quote, unquote_plus
 
 import httpx
@@ -22,12 +22,7 @@ from capi_client.errors import (
 )
 from capi_client.filters import AppPackageFilters, PackageFilters, to_query
 from capi_client.models import App, Job, Organization, Package, PackageList, Resource, Role, Space
-from capi_client.transfer import (
-    MultipartUpload,
-    ProgressCallback,
-    open_bits,
-    save_response,
-)
+from capi_client.transfer import MultipartUpload, ProgressCallback, open_bits, save_response
 
 USER_AGENT = "capi-packages-client/0.1"
 # The API takes at most 5000 fingerprints per /v3/resource_matches call.
@@ -35,6 +30,18 @@ MATCH_CHUNK = 5000
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _Pollable(Protocol):
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def is_final(self) -> bool: ...
+
+
+T = TypeVar("T", bound=_Pollable)
+
 
 def _guid(value: str) -> str:
     # Quoted so that a guid can never reach another path.
@@ -90,7 +97,9 @@ class PackagesClient:
         return cls(api_url, os.environ.get("CAPI_TOKEN") or None, **kwargs)
 
     @classmethod
-    def from_cf_config(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> PackagesClient:
+    def from_cf_config(
+        cls, path: str | os.PathLike[str] | None = None, **kwargs: Any
+    ) -> PackagesClient:
         """A client for the cf CLI's target and token (`~/.cf/config.json` unless `path`)."""
         target, token = auth.read_cf_config(path)
         return cls(target, token, **kwargs)
@@ -122,19 +131,19 @@ class PackagesClient:
         return _origin(httpx.URL(url)) == self._origin
 
     def _request(
-        self, method: str, url: httpx.URL, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+        self, method: str, url: httpx.URL, *, headers: Mapping[str, str] | None = None, **kw: Any
     ) -> httpx.Request:
         all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
         if self.is_api_origin(url):
             authorization = self._authorization()
             if authorization:
                 all_headers["Authorization"] = authorization
-            return self._http.build_request(method, url, headers=all_headers, **kwargs)
+            return self._http.build_request(method, url, headers=all_headers, **kw)
         # Another origin (a signed blobstore URL): build the request bare, so that neither our
         # token nor the client's default headers or cookies travel there.
-        timeout = kwargs.pop("timeout", self._http.timeout)
+        timeout = kw.pop("timeout", self._http.timeout)
         return httpx.Request(
-            method, url, headers=all_headers, extensions={"timeout": timeout.as_dict()}, **kwargs
+            method, url, headers=all_headers, extensions={"timeout": timeout.as_dict()}, **kw
         )
 
     def _send_raw(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
@@ -195,7 +204,9 @@ class PackagesClient:
         """Every package matching `filters`, across all pages."""
         return self._walk(self.list_packages(**filters))
 
-    def iter_app_packages(self, app_guid: str, **filters: Unpack[AppPackageFilters]) -> Iterator[Package]:
+    def iter_app_packages(
+        self, app_guid: str, **filters: Unpack[AppPackageFilters]
+    ) -> Iterator[Package]:
         """Every package of one app matching `filters`, across all pages."""
         return self._walk(self.list_app_packages(app_guid, **filters))
 
@@ -212,7 +223,10 @@ class PackagesClient:
         password: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Package:
-        body: dict[str, Any] = {"type": type, "relationships": {"app": {"data": {"guid": app_guid}}}}
+        body: dict[str, Any] = {
+            "type": type,
+            "relationships": {"app": {"data": {"guid": app_guid}}},
+        }
         if type == "docker" or image is not None:
             data = {"image": image, "username": username, "password": password}
             body["data"] = {k: v for k, v in data.items() if v is not None}
@@ -243,7 +257,8 @@ class PackagesClient:
         response = self._send("DELETE", f"/v3/packages/{_guid(guid)}")
         location = response.headers.get("location")
         if not location:
-            raise CapiError(response.status_code, 0, "NoJobLocation", "the delete answer has no Location")
+            detail = "the delete answer has no Location"
+            raise CapiError(response.status_code, 0, "NoJobLocation", detail)
         # Take the guid from `…/v3/jobs/<guid>` and ask our own API: the Location names the
         # server's external address, which may not be the one this client talks to.
         return self.get_job(httpx.URL(location).path.rstrip("/").rsplit("/", 1)[-1])
@@ -251,8 +266,8 @@ class PackagesClient:
     def copy_package(self, source_guid: str, app_guid: str) -> Package:
         """Copy a package to another app with CC's `POST /v3/packages?source_guid=` (201)."""
         body = {"relationships": {"app": {"data": {"guid": app_guid}}}}
-        response = self._json("POST", "/v3/packages", params={"source_guid": source_guid}, json=body)
-        return Package.from_json(response)
+        params = {"source_guid": source_guid}
+        return Package.from_json(self._json("POST", "/v3/packages", params=params, json=body))
 
     def upload_bits(
         self,
@@ -278,7 +293,10 @@ class PackagesClient:
             if zip_path_or_fileobj is not None:
                 bits = stack.enter_context(open_bits(zip_path_or_fileobj))
             body = MultipartUpload(resources_json, bits, progress=progress)
-            headers = {"Content-Type": body.content_type, "Content-Length": str(body.content_length)}
+            headers = {
+                "Content-Type": body.content_type,
+                "Content-Length": str(body.content_length),
+            }
             path = f"/v3/packages/{_guid(guid)}/upload"
             answer = self._json(
                 "POST", path, content=body, headers=headers, timeout=self._transfer_timeout
@@ -311,9 +329,12 @@ class PackagesClient:
                 return save_response(response, dest_path_or_fileobj, progress)
             finally:
                 response.close()
-        raise CapiError(None, 0, "TooManyRedirects", f"more than {MAX_REDIRECTS} redirects for {guid}")
+        detail = f"more than {MAX_REDIRECTS} redirects downloading {guid}"
+        raise CapiError(None, 0, "TooManyRedirects", detail)
 
-    def match_resources(self, fingerprints: Iterable[Resource | Mapping[str, Any]]) -> list[Resource]:
+    def match_resources(
+        self, fingerprints: Iterable[Resource | Mapping[str, Any]]
+    ) -> list[Resource]:
         """The fingerprints the server's resource cache already holds, asked 5000 at a time."""
         entries = [_resource_json(f) for f in fingerprints]
         matched: list[Resource] = []
@@ -328,38 +349,37 @@ class PackagesClient:
     def get_job(self, guid: str) -> Job:
         return Job.from_json(self._json("GET", f"/v3/jobs/{_guid(guid)}"))
 
-    def _poll_delay(self, deadline: float, interval: float) -> None:
-        self._sleep(max(0.0, min(interval, deadline - self._clock())))
-
-    def wait_for_job(self, job_or_guid: Job | str, timeout: float = 300.0, interval: float = 1.0) -> Job:
-        """Poll until COMPLETE (returned) or FAILED (JobFailedError); WaitTimeoutError after `timeout`."""
-        guid = job_or_guid.guid if isinstance(job_or_guid, Job) else job_or_guid
+    def _poll(self, fetch: Callable[[], T], what: str, timeout: float, interval: float) -> T:
+        """Call `fetch` until its result is in a final state, or raise WaitTimeoutError."""
         deadline = self._clock() + timeout
         while True:
-            job = self.get_job(guid)
-            if job.state == "COMPLETE":
-                return job
-            if job.state == "FAILED":
-                raise JobFailedError(job)
-            if self._clock() >= deadline:
-                raise WaitTimeoutError(f"job {guid} is still {job.state} after {timeout:g}s")
-            self._poll_delay(deadline, interval)
+            item = fetch()
+            if item.is_final:
+                return item
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise WaitTimeoutError(f"{what} is still {item.state} after {timeout:g}s")
+            self._sleep(min(interval, remaining))
+
+    def wait_for_job(
+        self, job_or_guid: Job | str, timeout: float = 300.0, interval: float = 1.0
+    ) -> Job:
+        """Poll until COMPLETE (returned) or FAILED (JobFailedError), for up to `timeout` s."""
+        guid = job_or_guid.guid if isinstance(job_or_guid, Job) else job_or_guid
+        job = self._poll(lambda: self.get_job(guid), f"job {guid}", timeout, interval)
+        if job.state == "FAILED":
+            raise JobFailedError(job)
+        return job
 
     def wait_until_ready(
         self, package_or_guid: Package | str, timeout: float = 300.0, interval: float = 3.0
     ) -> Package:
         """Poll until READY (returned) or FAILED/EXPIRED (PackageFailedError with `data.error`)."""
         guid = package_or_guid.guid if isinstance(package_or_guid, Package) else package_or_guid
-        deadline = self._clock() + timeout
-        while True:
-            package = self.get_package(guid)
-            if package.state == "READY":
-                return package
-            if package.state in ("FAILED", "EXPIRED"):
-                raise PackageFailedError(package)
-            if self._clock() >= deadline:
-                raise WaitTimeoutError(f"package {guid} is still {package.state} after {timeout:g}s")
-            self._poll_delay(deadline, interval)
+        package = self._poll(lambda: self.get_package(guid), f"package {guid}", timeout, interval)
+        if package.state != "READY":
+            raise PackageFailedError(package)
+        return package
 
     # -- setup: what must exist before a package can -----------------------------------------
 
@@ -387,7 +407,7 @@ class PackagesClient:
         org_guid: str | None = None,
         space_guid: str | None = None,
     ) -> Role:
-        """Give a user a role: `space_developer` and friends need `space_guid`, `organization_*` `org_guid`."""
+        """Give a user a role: `space_*` roles need `space_guid`, `organization_*` `org_guid`."""
         if (org_guid is None) == (space_guid is None):
             raise ValueError("give exactly one of org_guid and space_guid")
         relationships: dict[str, Any] = {"user": {"data": {"guid": user_guid}}}

@@ -1,4 +1,4 @@
-"""The saved login `capi-packages login` writes: API URL and tokens in ~/.capi-packages/config.json."""
+"""The saved login `capi-packages login` writes: API URL and tokens, private to the user."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def saved_token(
         tokens = refresh(api_url, refresh_token, http_client=http_client)
     except (CapiError, httpx.HTTPError):
         return token  # let the API say what is wrong with it
-    config.update(access_token=tokens.authorization, refresh_token=tokens.refresh_token or refresh_token)
+    config["access_token"] = tokens.authorization
+    config["refresh_token"] = tokens.refresh_token or refresh_token
     save_login(config, path)
     return tokens.authorization

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class CapiError(Exception):
-    """An error answered by the API (or found while waiting), as CF describes it: code, title, detail.
+    """An error the API answered (or polling found), as CF describes it: code, title, detail.
 
     `status` is the HTTP status, or None for failures seen while polling (a FAILED package or job).
     `errors` holds every entry of the envelope; the first one fills code, title and detail.
@@ -44,7 +44,7 @@ class CapiError(Exception):
         self.code = code
         self.title = title
         self.detail = detail
-        self.errors = errors if errors is not None else [{"code": code, "title": title, "detail": detail}]
+        self.errors = errors or [{"code": code, "title": title, "detail": detail}]
         self.response = response
         super().__init__(f"{title}: {detail}")
 

@@ -32,7 +32,7 @@ def _dig(data: Any, *keys: str) -> Any:
 
 
 def _hrefs(links: Any) -> dict[str, str]:
-    """`{"self": {"href": u, "method": "POST"}}` → `{"self": u}`; CC's `method` keys carry nothing new."""
+    """`{"self": {"href": u, "method": "POST"}}` → `{"self": u}`; CC's `method` adds nothing."""
     if not isinstance(links, Mapping):
         return {}
     return {
@@ -176,7 +176,8 @@ class Resource:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Resource:
         if "checksum" in data or "size_in_bytes" in data:
-            sha1, size, path = _dig(data, "checksum", "value"), data.get("size_in_bytes"), data.get("path")
+            sha1 = _dig(data, "checksum", "value")
+            size, path = data.get("size_in_bytes"), data.get("path")
         else:  # the v2 form, which upload also accepts
             sha1, size, path = data.get("sha1"), data.get("size"), data.get("fn")
         mode = data.get("mode")

@@ -1,4 +1,4 @@
-"""push_directory: what `cf push` does with an app's bits (fingerprint, match, zip the rest, upload, wait)."""
+"""push_directory: `cf push` for bits (fingerprint, match, zip the rest, upload, wait)."""
 
 from __future__ import annotations
 
@@ -102,8 +102,8 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
 
 
 def write_zip(fileobj: IO[bytes], files: Sequence[LocalFile]) -> None:
-    """Zip `files` into `fileobj`, streaming each one, keeping modes and storing symlinks as links."""
-    with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    """Zip `files` into `fileobj`, streaming each one, keeping modes, storing symlinks as links."""
+    with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         for entry in files:
             info = zipfile.ZipInfo(entry.path, date_time=_zip_time(entry.mtime))
             info.create_system = 3  # Unix, so that unzip reads the mode bits below

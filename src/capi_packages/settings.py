@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = Field(14400, ge=1, description="jobs.global.timeout_in_seconds.")
     worker_enabled: bool = Field(True, description="Run the job worker inside `serve`.")
     worker_poll_seconds: float = Field(0.5, gt=0, description="Idle poll interval of the job worker.")
+    worker_lease_seconds: float = Field(
+        60, gt=0, description="A running job whose worker has not heartbeaten for this long is re-run."
+    )
+    staging_max_age_seconds: int = Field(
+        3600, ge=1, description="Staged upload files untouched this long and owned by no job are removed."
+    )
 
     @field_validator("download_mode")
     @classmethod

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -21,9 +22,8 @@ from capi_packages.settings import Settings
 
 log = logging.getLogger("capi_packages.jobs")
 
-# A running job's claim is refreshed this often; a claim older than LEASE means its worker died.
+# A running job's claim is refreshed this often; a claim older than the lease means its worker died.
 HEARTBEAT = timedelta(seconds=10)
-LEASE = timedelta(seconds=60)
 
 
 class Worker:
@@ -42,6 +42,8 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lease = timedelta(seconds=settings.worker_lease_seconds)
+        self.heartbeat = min(HEARTBEAT, self.lease / 3)
 
     # --- claiming -----------------------------------------------------------------------------
     def claim(self) -> Job | None:
@@ -65,7 +67,7 @@ class Worker:
 
     def recover_stale(self) -> int:
         """Release or give up jobs whose worker stopped heartbeating (crashed or killed)."""
-        cutoff = utcnow() - LEASE
+        cutoff = utcnow() - self.lease
         with self.sessions() as session:
             stale = session.scalars(
                 select(Job).where(Job.state == JobState.PROCESSING, Job.locked_at < cutoff)
@@ -83,13 +85,32 @@ class Worker:
                     )
         return len(ids)
 
+    def sweep_staging(self) -> int:
+        """Remove staged uploads nobody will process: the request died, or its job is finished."""
+        staging = self.blobstore.staging_dir()
+        if not staging.is_dir():
+            return 0
+        with self.sessions() as session:
+            payloads = session.scalars(select(Job.payload).where(Job.state == JobState.PROCESSING)).all()
+        owned = {p.get("staged") for p in payloads if isinstance(p, dict)}
+        cutoff = time.time() - self.settings.staging_max_age_seconds
+        removed = 0
+        for path in staging.iterdir():
+            try:
+                if path.name not in owned and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
     # --- running ------------------------------------------------------------------------------
     def run_one(self) -> bool:
         job = self.claim()
         if job is None:
             return False
         handler = self.registry.get(job.operation)
-        heartbeat = _Heartbeat(self.sessions, job.id)
+        heartbeat = _Heartbeat(self.sessions, job.id, self.heartbeat)
         heartbeat.start()
         error: ApiError | None = None
         retryable = False
@@ -165,11 +186,12 @@ class Worker:
         self._loop()
 
     def _loop(self) -> None:
-        last_recovery = utcnow() - LEASE
+        last_recovery = utcnow() - self.lease
         while not self._stop.is_set():
             try:
-                if utcnow() - last_recovery >= HEARTBEAT:
+                if utcnow() - last_recovery >= self.heartbeat:
                     self.recover_stale()
+                    self.sweep_staging()
                     last_recovery = utcnow()
                 if self.run_one():
                     continue
@@ -179,8 +201,8 @@ class Worker:
 
 
 class _Heartbeat:
-    def __init__(self, sessions: sessionmaker[Session], job_id: int) -> None:
-        self.sessions, self.job_id = sessions, job_id
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, interval: timedelta) -> None:
+        self.sessions, self.job_id, self.interval = sessions, job_id, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{job_id}")
 
@@ -192,7 +214,7 @@ class _Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT.total_seconds()):
+        while not self._stop.wait(self.interval.total_seconds()):
             try:
                 with self.sessions() as session, session.begin():
                     session.execute(

@@ -1,0 +1,5 @@
+"""`python -m capi_cli`: the same as the `capi-packages` console command."""
+
+from capi_cli.main import main
+
+main()
