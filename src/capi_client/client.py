@@ -158,14 +158,9 @@ class PackagesClient:
         if response.is_error:
             raise error_from_response(response)
         if response.status_code in _REDIRECTS:
-            location = response.headers.get("location", "")
-            raise CapiError(
-                response.status_code,
-                0,
-                f"HTTP {response.status_code}",
-                f"the API redirected to {location}; use that address as the API URL",
-                response=response,
-            )
+            status, location = response.status_code, response.headers.get("location", "")
+            detail = f"the API redirected to {location}; use that address as the API URL"
+            raise CapiError(status, 0, f"HTTP {status}", detail, response=response)
         return response
 
     def _json(self, method: str, path_or_url: str | httpx.URL, **kwargs: Any) -> Any:
@@ -243,13 +238,9 @@ class PackagesClient:
         password: str | None = None,
     ) -> Package:
         """PATCH labels and annotations (a None value deletes that key) or docker credentials."""
-        body: dict[str, Any] = {}
-        if metadata is not None:
-            body["metadata"] = dict(metadata)
-        if username is not None:
-            body["username"] = username
-        if password is not None:
-            body["password"] = password
+        fields = {"metadata": dict(metadata) if metadata is not None else None,
+                  "username": username, "password": password}
+        body = {key: value for key, value in fields.items() if value is not None}
         return Package.from_json(self._json("PATCH", f"/v3/packages/{_guid(guid)}", json=body))
 
     def delete_package(self, guid: str) -> Job:

@@ -8,7 +8,6 @@ import json
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import click
 import httpx
@@ -44,7 +43,8 @@ def run(main: click.Group, *args: str, input: str | None = None) -> Result:  # n
 
 
 def details(stdout: str) -> dict[str, str]:
-    return dict(line.split(":", 1)[0:1] + [line.split(":", 1)[1].strip()] for line in stdout.splitlines())
+    pairs = (line.split(":", 1) for line in stdout.splitlines())
+    return {name: value.strip() for name, value in pairs}
 
 
 def small_zip() -> bytes:
@@ -57,7 +57,9 @@ def small_zip() -> bytes:
 # -- output and exit codes -------------------------------------------------------------------
 
 
-def test_get_prints_details_for_people_and_json_for_programs(fake: FakeApi, main: click.Group) -> None:
+def test_get_prints_details_for_people_and_json_for_programs(
+    fake: FakeApi, main: click.Group
+) -> None:
     package = fake.add_package(state="READY")
     result = run(main, "packages", "get", package["guid"], *AUTH)
     assert result.exit_code == 0
@@ -70,17 +72,23 @@ def test_get_prints_details_for_people_and_json_for_programs(fake: FakeApi, main
 @pytest.mark.parametrize(
     ("answer", "code", "message"),
     [
-        (envelope(404, "CF-ResourceNotFound", "Package not found", 10010), 3, "CF-ResourceNotFound: Package not found"),
-        (envelope(401, "CF-InvalidAuthToken", "Invalid Auth Token", 1000), 4, "CF-InvalidAuthToken: Invalid Auth Token"),
-        (envelope(403, "CF-NotAuthorized", "You are not authorized to perform the requested action", 10003), 4,
-         "CF-NotAuthorized: You are not authorized to perform the requested action"),
+        (envelope(404, "CF-ResourceNotFound", "Package not found", 10010), 3,
+         "CF-ResourceNotFound: Package not found"),
+        (envelope(401, "CF-InvalidAuthToken", "Invalid Auth Token", 1000), 4,
+         "CF-InvalidAuthToken: Invalid Auth Token"),
+        (envelope(403, "CF-NotAuthorized", "You are not authorized", 10003), 4,
+         "CF-NotAuthorized: You are not authorized"),
         (envelope(422, "CF-UnprocessableEntity", "Package type must be bits.", 10008), 1,
          "CF-UnprocessableEntity: Package type must be bits."),
         (httpx.Response(503, text="upstream down"), 1, "HTTP 503: upstream down"),
     ],
 )
 def test_api_errors_print_title_and_detail_with_their_exit_code(
-    monkeypatch: pytest.MonkeyPatch, main: click.Group, answer: httpx.Response, code: int, message: str
+    monkeypatch: pytest.MonkeyPatch,
+    main: click.Group,
+    answer: httpx.Response,
+    code: int,
+    message: str,
 ) -> None:
     monkeypatch.setattr(
         client_commands, "http_client_factory",
@@ -121,7 +129,9 @@ def test_usage_errors_exit_2(fake: FakeApi, main: click.Group) -> None:
     assert fake.requests == []
 
 
-def test_warnings_go_to_stderr(monkeypatch: pytest.MonkeyPatch, fake: FakeApi, main: click.Group) -> None:
+def test_warnings_go_to_stderr(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeApi, main: click.Group
+) -> None:
     package = fake.add_package()
     handle = fake.handle
 
@@ -142,18 +152,21 @@ def test_warnings_go_to_stderr(monkeypatch: pytest.MonkeyPatch, fake: FakeApi, m
 def test_list_walks_every_page_with_filters(fake: FakeApi, main: click.Group) -> None:
     guids = [fake.add_package(state="READY")["guid"] for _ in range(5)]
     result = run(main, "packages", "list", *AUTH, "--per-page", "2", "--state", "READY", "--json",
-                 "--created-at", "gt:2026-01-01T00:00:00Z", "--created-at", "lt:2027-01-01T00:00:00Z")
+                 "--created-at", "gt:2026-01-01T00:00:00Z",
+                 "--created-at", "lt:2027-01-01T00:00:00Z")
     assert [p["guid"] for p in json.loads(result.stdout)] == guids
     first = fake.requests[0].url.params
     assert first["states"] == "READY" and first["created_ats[gt]"] == "2026-01-01T00:00:00Z"
     assert first["created_ats[lt]"] == "2027-01-01T00:00:00Z" and len(fake.requests) == 3
-    table = run(main, "packages", "list", *AUTH, "--page", "1", "--per-page", "2").stdout.splitlines()
+    page = run(main, "packages", "list", *AUTH, "--page", "1", "--per-page", "2")
+    table = page.stdout.splitlines()
     assert table[0].split() == ["guid", "type", "state", "app", "created"] and len(table) == 3
 
 
 def test_list_passes_every_filter(fake: FakeApi, main: click.Group) -> None:
-    run(main, "packages", "list", *AUTH, "--app", "a1", "--app", "a2", "--guid", "g", "--type", "bits",
-        "--space", "s", "--org", "o", "-l", "env=prod", "--order-by", "-created_at",
+    run(main, "packages", "list", *AUTH, "--app", "a1", "--app", "a2", "--guid", "g",
+        "--type", "bits", "--space", "s", "--org", "o", "-l", "env=prod",
+        "--order-by", "-created_at",
         "--updated-at", "2026-01-01T00:00:00Z")
     assert dict(fake.requests[0].url.params) == {
         "app_guids": "a1,a2", "guids": "g", "types": "bits", "space_guids": "s",
@@ -163,7 +176,8 @@ def test_list_passes_every_filter(fake: FakeApi, main: click.Group) -> None:
 
 
 def test_create_update_and_copy(fake: FakeApi, main: click.Group) -> None:
-    result = run(main, "packages", "create", "--app", "app-1", "--label", "env=prod", *AUTH, "--json")
+    result = run(main, "packages", "create", "--app", "app-1", "--label", "env=prod", *AUTH,
+                 "--json")
     created = json.loads(result.stdout)
     assert json.loads(fake.requests[-1].content) == {
         "type": "bits", "relationships": {"app": {"data": {"guid": "app-1"}}},
@@ -180,7 +194,8 @@ def test_create_update_and_copy(fake: FakeApi, main: click.Group) -> None:
     result = run(main, "packages", "copy", created["guid"], "--app", "app-2", "--wait", *AUTH)
     assert result.exit_code == 0 and details(result.stdout)["state"] == "READY"
     assert dict(fake.requests[-2].url.params) == {"source_guid": created["guid"]}
-    docker = run(main, "packages", "create", "--app", "app-1", "--type", "docker", "--image", "nginx", *AUTH)
+    docker = run(main, "packages", "create", "--app", "app-1", "--type", "docker",
+                 "--image", "nginx", *AUTH)
     assert details(docker.stdout)["image"] == "nginx"
 
 
@@ -209,7 +224,9 @@ def test_upload_and_download_round_trip(fake: FakeApi, main: click.Group, tmp_pa
     assert result.stdout_bytes == zip_path.read_bytes()
 
 
-def test_push_prints_only_the_ready_guid_on_stdout(fake: FakeApi, main: click.Group, tmp_path: Path) -> None:
+def test_push_prints_only_the_ready_guid_on_stdout(
+    fake: FakeApi, main: click.Group, tmp_path: Path
+) -> None:
     (tmp_path / "app.py").write_text("print('hi')\n")
     result = run(main, "push", str(tmp_path), "--app", "app-1", *AUTH)
     assert result.exit_code == 0
@@ -222,11 +239,14 @@ def test_push_prints_only_the_ready_guid_on_stdout(fake: FakeApi, main: click.Gr
 
 
 def expiring_jwt() -> str:
-    claims = base64.urlsafe_b64encode(json.dumps({"exp": int(time.time()) - 10}).encode()).decode().rstrip("=")
+    payload = json.dumps({"exp": int(time.time()) - 10}).encode()
+    claims = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     return f"e30.{claims}.sig"
 
 
-def test_login_saves_tokens_that_later_commands_use(fake: FakeApi, main: click.Group, tmp_path: Path) -> None:
+def test_login_saves_tokens_that_later_commands_use(
+    fake: FakeApi, main: click.Group, tmp_path: Path
+) -> None:
     result = run(main, "login", "--api", API, "-u", "alice", "-p", "pw")
     assert result.exit_code == 0 and "Logged in" in result.stdout
     config_file = tmp_path / "capi" / "config.json"
@@ -238,13 +258,16 @@ def test_login_saves_tokens_that_later_commands_use(fake: FakeApi, main: click.G
     assert fake.requests[-1].headers["authorization"] == f"bearer {TOKEN}"
 
 
-def test_login_prompts_for_a_missing_password_and_reports_bad_credentials(fake: FakeApi, main: click.Group) -> None:
+def test_login_prompts_for_a_missing_password_and_reports_bad_credentials(
+    fake: FakeApi, main: click.Group
+) -> None:
     result = run(main, "login", "--api", API, "-u", "alice", input="wrong\n")
     assert result.exit_code == 4 and result.stderr.strip().endswith("unauthorized: Bad credentials")
 
 
 def test_an_expired_saved_token_is_refreshed(fake: FakeApi, main: click.Group) -> None:
-    client_commands.save_login({"api_url": API, "access_token": "bearer " + expiring_jwt(), "refresh_token": "r"})
+    saved = {"api_url": API, "access_token": "bearer " + expiring_jwt(), "refresh_token": "r"}
+    client_commands.save_login(saved)
     package = fake.add_package()
     assert run(main, "packages", "get", package["guid"]).exit_code == 0
     assert [r.url.host for r in fake.requests] == ["api.test", "uaa.test", "api.test"]

@@ -22,7 +22,8 @@ NOW = "2026-01-02T03:04:05Z"
 
 
 def envelope(status: int, title: str, detail: str, code: int) -> httpx.Response:
-    return httpx.Response(status, json={"errors": [{"detail": detail, "title": title, "code": code}]})
+    error = {"detail": detail, "title": title, "code": code}
+    return httpx.Response(status, json={"errors": [error]})
 
 
 def parse_multipart(request: httpx.Request) -> list[tuple[dict[str, str], bytes]]:
@@ -69,7 +70,9 @@ class FakeApi:
 
     # -- package objects --------------------------------------------------------------------
 
-    def add_package(self, app_guid: str = "app-1", state: str = "AWAITING_UPLOAD", **extra: Any) -> dict[str, Any]:
+    def add_package(
+        self, app_guid: str = "app-1", state: str = "AWAITING_UPLOAD", **extra: Any
+    ) -> dict[str, Any]:
         guid = extra.pop("guid", None) or str(uuid.uuid4())
         package = {
             "guid": guid, "created_at": NOW, "updated_at": NOW, "type": extra.pop("type", "bits"),
@@ -87,14 +90,17 @@ class FakeApi:
         self.packages[guid] = package
         return package
 
-    def _page(self, base: str, items: list[dict[str, Any]], params: httpx.QueryParams) -> httpx.Response:
+    def _page(
+        self, base: str, items: list[dict[str, Any]], params: httpx.QueryParams
+    ) -> httpx.Response:
         per_page = int(params.get("per_page", 50))
         page = int(params.get("page", 1))
         total_pages = max(1, -(-len(items) // per_page))
         kept = {k: v for k, v in params.multi_items() if k not in ("page", "per_page")}
 
         def link(n: int) -> dict[str, str]:
-            return {"href": f"{base}?{urlencode(sorted({**kept, 'page': n, 'per_page': per_page}.items()))}"}
+            query = {**kept, "page": n, "per_page": per_page}
+            return {"href": f"{base}?{urlencode(sorted(query.items()))}"}
 
         return httpx.Response(200, json={
             "pagination": {
@@ -117,9 +123,11 @@ class FakeApi:
             if "authorization" in request.headers:
                 return httpx.Response(400, text="a signed URL must not get a token")
             guid = path.rsplit("/", 1)[-1]
-            return httpx.Response(200, content=self.bits[guid], headers={"Content-Type": "application/zip"})
+            headers = {"Content-Type": "application/zip"}
+            return httpx.Response(200, content=self.bits[guid], headers=headers)
         if path == "/":
-            return httpx.Response(200, json={"links": {"login": {"href": UAA}, "uaa": {"href": UAA}}})
+            links = {"login": {"href": UAA}, "uaa": {"href": UAA}}
+            return httpx.Response(200, json={"links": links})
         if request.headers.get("authorization", "").lower() != f"bearer {TOKEN}":
             return envelope(401, "CF-NotAuthenticated", "Authentication error", 10002)
         route = f"{method} {path}"
@@ -129,17 +137,22 @@ class FakeApi:
                 items = [p for p in items if p["state"] in request.url.params["states"].split(",")]
             return self._page(f"{API}/v3/packages", items, request.url.params)
         if m := re.fullmatch(r"GET /v3/apps/([^/]+)/packages", route):
-            items = [p for p in self.packages.values() if p["relationships"]["app"]["data"]["guid"] == m[1]]
+            items = [
+                p for p in self.packages.values()
+                if p["relationships"]["app"]["data"]["guid"] == m[1]
+            ]
             return self._page(f"{API}/v3/apps/{m[1]}/packages", items, request.url.params)
         if route == "POST /v3/packages":
             return self._create(request)
         if route == "POST /v3/resource_matches":
             wanted = json.loads(request.content)["resources"]
-            return httpx.Response(201, json={"resources": [r for r in wanted if r["checksum"]["value"] in self.cache]})
+            known = [r for r in wanted if r["checksum"]["value"] in self.cache]
+            return httpx.Response(201, json={"resources": known})
         if m := re.fullmatch(r"GET /v3/jobs/([^/]+)", route):
             return httpx.Response(200, json=self.jobs[m[1]]) if m[1] in self.jobs else envelope(
                 404, "CF-ResourceNotFound", "Job not found", 10010)
-        if m := re.fullmatch(r"(GET|PATCH|DELETE|POST) /v3/packages/([^/]+)(/upload|/download)?", route):
+        one_package = r"(GET|PATCH|DELETE|POST) /v3/packages/([^/]+)(/upload|/download)?"
+        if m := re.fullmatch(one_package, route):
             package = self.packages.get(m[2])
             if package is None:
                 return envelope(404, "CF-ResourceNotFound", "Package not found", 10010)
@@ -152,9 +165,11 @@ class FakeApi:
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = dict(httpx.QueryParams(request.content.decode()))
         if form.get("password") == "wrong":
-            return httpx.Response(401, json={"error": "unauthorized", "error_description": "Bad credentials"})
+            error = {"error": "unauthorized", "error_description": "Bad credentials"}
+            return httpx.Response(401, json=error)
         return httpx.Response(200, json={
-            "access_token": TOKEN, "refresh_token": "refresh-1", "token_type": "bearer", "expires_in": 599,
+            "access_token": TOKEN, "refresh_token": "refresh-1", "token_type": "bearer",
+            "expires_in": 599,
         })
 
     def _create(self, request: httpx.Request) -> httpx.Response:
@@ -163,7 +178,8 @@ class FakeApi:
         source = request.url.params.get("source_guid")
         if source is not None:
             if source not in self.packages:
-                return envelope(422, "CF-UnprocessableEntity", "Source package is invalid. Ensure it exists and you have access to it.", 10008)
+                detail = "Source package is invalid. Ensure it exists and you have access to it."
+                return envelope(422, "CF-UnprocessableEntity", detail, 10008)
             package = self.add_package(app_guid, "COPYING")
             self.bits[package["guid"]] = self.bits.get(source, b"")
             return httpx.Response(201, json=package)
@@ -175,7 +191,9 @@ class FakeApi:
             package["metadata"][kind].update(body.get("metadata", {}).get(kind) or {})
         return httpx.Response(201, json=package)
 
-    def _package_action(self, request: httpx.Request, method: str, package: dict[str, Any], action: str | None) -> httpx.Response:
+    def _package_action(
+        self, request: httpx.Request, method: str, package: dict[str, Any], action: str | None
+    ) -> httpx.Response:
         guid = package["guid"]
         if action == "/upload":
             parts = parse_multipart(request)

@@ -43,7 +43,8 @@ def test_from_env_reads_url_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_from_cf_config_uses_target_and_the_bearer_token(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"Target": "https://api.cf.example", "AccessToken": "bearer eyJ.x.y"}))
+    saved = {"Target": "https://api.cf.example", "AccessToken": "bearer eyJ.x.y"}
+    config.write_text(json.dumps(saved))
     client = PackagesClient.from_cf_config(config)
     assert client.api_url == "https://api.cf.example"
     assert client._authorization() == "bearer eyJ.x.y"
@@ -84,17 +85,20 @@ def test_login_reports_uaa_errors_in_its_own_words() -> None:
 
 def test_token_endpoint_prefers_login_then_uaa() -> None:
     def root(links: dict[str, object]) -> httpx.Client:
-        return httpx.Client(transport=httpx.MockTransport(lambda _r: httpx.Response(200, json={"links": links})))
+        answer = httpx.Response(200, json={"links": links})
+        return httpx.Client(transport=httpx.MockTransport(lambda _request: answer))
 
     both = {"login": {"href": "https://login.x/"}, "uaa": {"href": "https://uaa.x"}}
     assert token_endpoint(API, http_client=root(both)) == "https://login.x"
-    assert token_endpoint(API, http_client=root({"uaa": {"href": "https://uaa.x"}})) == "https://uaa.x"
+    uaa_only = {"uaa": {"href": "https://uaa.x"}}
+    assert token_endpoint(API, http_client=root(uaa_only)) == "https://uaa.x"
     with pytest.raises(CapiError, match="neither"):
         token_endpoint(API, http_client=root({}))
 
 
 def test_token_expiry_reads_exp_without_verifying() -> None:
-    assert token_expiry("bearer " + jwt(1_700_000_000)).timestamp() == 1_700_000_000  # type: ignore[union-attr]
+    expiry = token_expiry("bearer " + jwt(1_700_000_000))
+    assert expiry is not None and expiry.timestamp() == 1_700_000_000
     assert token_expiry("not-a-jwt") is None
     assert token_expiry("a.!!!.c") is None
 
@@ -111,13 +115,14 @@ def test_saved_login_is_private_and_only_used_for_its_api(tmp_path: Path) -> Non
 
 def test_saved_token_is_refreshed_when_about_to_expire(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
-    save_login({"api_url": API, "access_token": "bearer " + jwt(time.time() + 5), "refresh_token": "r0"}, path)
+    saved = {"api_url": API, "refresh_token": "r0"}
+    save_login({**saved, "access_token": "bearer " + jwt(time.time() + 5)}, path)
     fake = FakeApi()
     assert saved_token(API, http_client=fake.client(), path=path) == f"bearer {TOKEN}"
     assert load_saved_login(path)["access_token"] == f"bearer {TOKEN}"
     assert load_saved_login(path)["refresh_token"] == "refresh-1"
     # A fresh token is used as it is, without asking UAA.
-    save_login({"api_url": API, "access_token": "bearer " + jwt(time.time() + 3600), "refresh_token": "r0"}, path)
+    save_login({**saved, "access_token": "bearer " + jwt(time.time() + 3600)}, path)
     fake.requests.clear()
     saved_token(API, http_client=fake.client(), path=path)
     assert fake.requests == []

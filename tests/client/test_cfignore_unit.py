@@ -86,7 +86,8 @@ def test_blank_and_comment_lines_are_not_rules() -> None:
     assert compile_rule("") is None
     assert compile_rule("# note") is None
     assert compile_rule("/") is None
-    assert compile_rule("crlf\r\n") is not None and compile_rule("crlf\r\n").regex.match("crlf")  # type: ignore[union-attr]
+    rule = compile_rule("crlf\r\n")
+    assert rule is not None and rule.regex.match("crlf")
 
 
 def test_from_directory_reads_dot_cfignore(tmp_path: Path) -> None:

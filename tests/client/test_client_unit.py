@@ -1,4 +1,4 @@
-"""PackagesClient against MockTransport: request shapes, error mapping, paging, uploads, downloads."""
+"""PackagesClient over MockTransport: request shapes, errors, paging, uploads, downloads."""
 
 from __future__ import annotations
 
@@ -39,14 +39,18 @@ PACKAGE = {
     "links": {"self": {"href": f"{API}/v3/packages/pkg-1"},
               "upload": {"href": f"{API}/v3/packages/pkg-1/upload", "method": "POST"}},
 }
-EMPTY_PAGE = {"pagination": {"total_results": 0, "total_pages": 1, "first": {"href": "x"},
-                             "last": {"href": "x"}, "next": None, "previous": None}, "resources": []}
+EMPTY_PAGE = {
+    "pagination": {"total_results": 0, "total_pages": 1, "first": {"href": "x"},
+                   "last": {"href": "x"}, "next": None, "previous": None},
+    "resources": [],
+}
+Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
 
 
 class Recorder:
     """A MockTransport handler answering canned responses in turn and keeping every request."""
 
-    def __init__(self, *responses: httpx.Response | Callable[[httpx.Request], httpx.Response]) -> None:
+    def __init__(self, *responses: Answer) -> None:
         self.responses = list(responses)
         self.requests: list[httpx.Request] = []
 
@@ -196,7 +200,7 @@ def test_match_resources_asks_in_chunks_of_5000() -> None:
     matched = recorder.client().match_resources(fingerprints)
     sizes = [len(body(r)["resources"]) for r in recorder.requests]
     assert sizes == [5000, 5000, 2001]
-    assert all((r.method, r.url.path) == ("POST", "/v3/resource_matches") for r in recorder.requests)
+    assert {(r.method, r.url.path) for r in recorder.requests} == {("POST", "/v3/resource_matches")}
     assert body(recorder.requests[0])["resources"][0] == {
         "checksum": {"value": "0" * 40}, "size_in_bytes": 70000, "path": "f0", "mode": "644",
     }
@@ -210,9 +214,11 @@ def test_setup_calls_send_cc_v3_bodies() -> None:
     assert body(recorder.last) == {"name": "org"}
     space = client.create_space("dev", "org-g")
     assert recorder.last.url.path == "/v3/spaces" and space.organization_guid == "org-g"
-    assert body(recorder.last) == {"name": "dev", "relationships": {"organization": {"data": {"guid": "org-g"}}}}
+    org = {"organization": {"data": {"guid": "org-g"}}}
+    assert body(recorder.last) == {"name": "dev", "relationships": org}
     client.create_app("web", "space-g")
-    assert body(recorder.last) == {"name": "web", "relationships": {"space": {"data": {"guid": "space-g"}}}}
+    space_relation = {"space": {"data": {"guid": "space-g"}}}
+    assert body(recorder.last) == {"name": "web", "relationships": space_relation}
     app = client.create_app("img", "space-g", lifecycle="docker")
     assert body(recorder.last)["lifecycle"] == {"type": "docker", "data": {}}
     assert app.lifecycle_type == "docker"
@@ -255,7 +261,8 @@ def test_token_provider_is_asked_before_every_request() -> None:
 
 def test_warnings_header_reaches_on_warning() -> None:
     seen: list[str] = []
-    recorder = Recorder(httpx.Response(200, json=PACKAGE, headers={"X-Cf-Warnings": "first+one,second%2C+too"}))
+    headers = {"X-Cf-Warnings": "first+one,second%2C+too"}
+    recorder = Recorder(httpx.Response(200, json=PACKAGE, headers=headers))
     recorder.client(on_warning=seen.append).get_package("pkg-1")
     assert seen == ["first one", "second, too"]
 
@@ -276,13 +283,16 @@ def test_warnings_header_reaches_on_warning() -> None:
         (409, "CF-Conflict", CapiError),
     ],
 )
-def test_error_envelope_becomes_the_matching_subclass(status: int, title: str, error_class: type) -> None:
+def test_error_envelope_becomes_the_matching_subclass(
+    status: int, title: str, error_class: type
+) -> None:
     recorder = Recorder(envelope(status, title, "what went wrong", 12345))
     with pytest.raises(CapiError) as caught:
         recorder.client().get_package("pkg-1")
     error = caught.value
     assert type(error) is error_class
-    assert (error.status, error.code, error.title, error.detail) == (status, 12345, title, "what went wrong")
+    assert (error.status, error.code, error.title) == (status, 12345, title)
+    assert error.detail == "what went wrong"
     assert str(error) == f"{title}: what went wrong"
 
 
@@ -290,11 +300,12 @@ def test_a_body_that_is_not_the_envelope_falls_back_to_the_status() -> None:
     recorder = Recorder(httpx.Response(502, text="<html>Bad Gateway</html>"))
     with pytest.raises(ServerError) as caught:
         recorder.client().get_package("pkg-1")
-    assert (caught.value.code, caught.value.title, caught.value.detail) == (0, "HTTP 502", "<html>Bad Gateway</html>")
+    assert (caught.value.code, caught.value.title) == (0, "HTTP 502")
+    assert caught.value.detail == "<html>Bad Gateway</html>"
 
 
 def test_an_unexpected_redirect_is_an_error_that_names_the_target() -> None:
-    recorder = Recorder(httpx.Response(301, headers={"Location": "https://api.test/v3/packages/pkg-1"}))
+    recorder = Recorder(httpx.Response(301, headers={"Location": "https://api.test/v3/x"}))
     with pytest.raises(CapiError, match="https://api.test"):
         recorder.client().get_package("pkg-1")
 
@@ -302,12 +313,15 @@ def test_an_unexpected_redirect_is_an_error_that_names_the_target() -> None:
 # -- paging ----------------------------------------------------------------------------------
 
 
-def test_iter_packages_walks_three_pages_following_next_verbatim(fake: FakeApi, client: PackagesClient) -> None:
+def test_iter_packages_walks_three_pages_following_next_verbatim(
+    fake: FakeApi, client: PackagesClient
+) -> None:
     for _ in range(5):
         fake.add_package(state="READY")
     fake.add_package(state="FAILED")
     found = list(client.iter_packages(per_page=2, states=["READY"]))
-    assert [p.guid for p in found] == [p["guid"] for p in fake.packages.values() if p["state"] == "READY"]
+    ready = [p["guid"] for p in fake.packages.values() if p["state"] == "READY"]
+    assert [p.guid for p in found] == ready
     urls = [str(r.url) for r in fake.requests]
     assert urls == [
         f"{API}/v3/packages?per_page=2&states=READY",
@@ -333,7 +347,9 @@ def test_wait_until_ready_polls_until_ready(fake: FakeApi, client: PackagesClien
     assert ready.state == "READY" and len(fake.requests) == 3
 
 
-def test_wait_until_ready_raises_with_the_package_error(fake: FakeApi, client: PackagesClient) -> None:
+def test_wait_until_ready_raises_with_the_package_error(
+    fake: FakeApi, client: PackagesClient
+) -> None:
     fake.fail_upload_with = "The app upload is invalid: Invalid zip archive."
     package = fake.add_package(state="PROCESSING_UPLOAD")
     with pytest.raises(PackageFailedError) as caught:
@@ -350,11 +366,15 @@ def test_wait_until_ready_times_out(fake: FakeApi, client: PackagesClient) -> No
 
 
 def test_wait_for_job_returns_complete_and_raises_failed() -> None:
-    job = {"guid": "job-1", "operation": "package.delete", "state": "PROCESSING", "errors": [], "warnings": []}
-    failed_error = {"title": "CF-JobTimeout", "detail": "The job execution has timed out.", "code": 290006}
-    recorder = Recorder(httpx.Response(200, json=job), httpx.Response(200, json={**job, "state": "COMPLETE"}))
+    job = {"guid": "job-1", "operation": "package.delete", "state": "PROCESSING",
+           "errors": [], "warnings": []}
+    failed_error = {"title": "CF-JobTimeout", "detail": "The job execution has timed out.",
+                    "code": 290006}
+    complete = {**job, "state": "COMPLETE"}
+    recorder = Recorder(httpx.Response(200, json=job), httpx.Response(200, json=complete))
     assert recorder.client().wait_for_job("job-1", interval=0).state == "COMPLETE"
-    recorder = Recorder(httpx.Response(200, json={**job, "state": "FAILED", "errors": [failed_error]}))
+    failed = {**job, "state": "FAILED", "errors": [failed_error]}
+    recorder = Recorder(httpx.Response(200, json=failed))
     with pytest.raises(JobFailedError) as caught:
         recorder.client().wait_for_job(Job.from_json(job), interval=0)
     assert (caught.value.code, caught.value.title) == (290006, "CF-JobTimeout")
@@ -367,11 +387,14 @@ def test_wait_for_job_returns_complete_and_raises_failed() -> None:
 # -- upload ----------------------------------------------------------------------------------
 
 
-def test_upload_sends_resources_first_then_the_zip_as_package_zip(fake: FakeApi, client: PackagesClient, tmp_path: Path) -> None:
+def test_upload_sends_resources_first_then_the_zip_as_package_zip(
+    fake: FakeApi, client: PackagesClient, tmp_path: Path
+) -> None:
     package = fake.add_package()
     zip_path = tmp_path / "app.zip"
     zip_path.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    cached = {"checksum": {"value": "a" * 40}, "size_in_bytes": 70000, "path": "lib/x.jar", "mode": "644"}
+    cached = {"checksum": {"value": "a" * 40}, "size_in_bytes": 70000, "path": "lib/x.jar",
+              "mode": "644"}
     result = client.upload_bits(package["guid"], zip_path, resources=[Resource.from_json(cached)])
     assert result.state == "PROCESSING_UPLOAD"
     request = fake.requests[-1]
@@ -392,7 +415,8 @@ def test_upload_of_resources_only_has_no_bits_part(fake: FakeApi, client: Packag
     package = fake.add_package()
     client.upload_bits(package["guid"], resources='[{"sha1":"x","size":1,"fn":"a"}]')
     parts = parse_multipart(fake.requests[-1])
-    assert [(part_name(h), d) for h, d in parts] == [("resources", b'[{"sha1":"x","size":1,"fn":"a"}]')]
+    expected = [("resources", b'[{"sha1":"x","size":1,"fn":"a"}]')]
+    assert [(part_name(h), d) for h, d in parts] == expected
 
 
 def test_upload_needs_bits_or_resources(client: PackagesClient) -> None:
@@ -413,7 +437,9 @@ def test_multipart_body_is_a_generator_of_small_chunks_with_a_known_length() -> 
     data = bytes(range(256)) * 8192  # 2 MiB
     source = CountingFile(data)
     seen: list[tuple[int, int | None]] = []
-    upload = MultipartUpload("[]", source, progress=lambda done, total: seen.append((done, total)), chunk_size=65536)
+    upload = MultipartUpload(
+        "[]", source, progress=lambda done, total: seen.append((done, total)), chunk_size=65536
+    )
     chunks = list(upload)
     assert len(chunks) > 30 and max(len(c) for c in chunks) <= 65536
     assert CountingFile.largest_read <= 65536
@@ -444,7 +470,9 @@ def test_upload_spools_a_stream_that_cannot_seek(fake: FakeApi, client: Packages
 # -- download --------------------------------------------------------------------------------
 
 
-def test_download_follows_a_cross_host_redirect_without_the_token(fake: FakeApi, tmp_path: Path) -> None:
+def test_download_follows_a_cross_host_redirect_without_the_token(
+    fake: FakeApi, tmp_path: Path
+) -> None:
     package = fake.add_package(state="READY")
     fake.bits[package["guid"]] = b"zip bytes"
     # Even a client that follows redirects itself, and carries its own headers, must not leak them.
@@ -452,7 +480,8 @@ def test_download_follows_a_cross_host_redirect_without_the_token(fake: FakeApi,
                         headers={"X-Team-Secret": "s3cr3t"}, cookies={"session": "c"})
     client = PackagesClient(API, TOKEN, http_client=http)
     progress: list[tuple[int, int | None]] = []
-    size = client.download_bits(package["guid"], tmp_path / "out.zip", progress=lambda *p: progress.append(p))
+    dest = tmp_path / "out.zip"
+    size = client.download_bits(package["guid"], dest, progress=lambda *p: progress.append(p))
     assert size == 9 and (tmp_path / "out.zip").read_bytes() == b"zip bytes"
     api_request, blob_request = fake.requests
     assert api_request.url.path == f"/v3/packages/{package['guid']}/download"
@@ -479,7 +508,8 @@ def test_download_keeps_the_token_on_a_same_origin_redirect() -> None:
 def test_download_streams_a_200_and_reports_api_errors(tmp_path: Path) -> None:
     recorder = Recorder(httpx.Response(200, content=b"direct"))
     assert recorder.client().download_bits("pkg-1", tmp_path / "a.zip") == 6
-    recorder = Recorder(envelope(422, "CF-UnprocessableEntity", "Package has no bits to download.", 10008))
+    no_bits = "Package has no bits to download."
+    recorder = Recorder(envelope(422, "CF-UnprocessableEntity", no_bits, 10008))
     with pytest.raises(UnprocessableEntityError, match="no bits"):
         recorder.client().download_bits("pkg-1", tmp_path / "b.zip")
     assert not (tmp_path / "b.zip").exists() and [p.name for p in tmp_path.iterdir()] == ["a.zip"]

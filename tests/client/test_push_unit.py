@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from capi_client import PackageFailedError, PackagesClient, collect_files, push_directory
-from tests.client.fake_api import API, TOKEN, FakeApi, parse_multipart, part_name, zip_entries, zip_read
+from tests.client.fake_api import API, TOKEN, FakeApi, part_name, zip_entries, zip_read
 
 CACHED = b"c" * 70000
 
@@ -70,7 +70,9 @@ def uploaded(fake: FakeApi, guid: str) -> tuple[list, bytes | None]:
     return resources, bits
 
 
-def test_push_zips_unmatched_files_with_modes_and_symlinks(fake: FakeApi, client: PackagesClient, app_dir: Path) -> None:
+def test_push_zips_unmatched_files_with_modes_and_symlinks(
+    fake: FakeApi, client: PackagesClient, app_dir: Path
+) -> None:
     package = push_directory(client, "app-1", app_dir)
     assert package.state == "READY"
 
@@ -95,12 +97,15 @@ def test_push_zips_unmatched_files_with_modes_and_symlinks(fake: FakeApi, client
     }]
 
 
-def test_push_asks_resource_matches_for_non_empty_regular_files_only(fake: FakeApi, client: PackagesClient, app_dir: Path) -> None:
+def test_push_asks_resource_matches_for_non_empty_regular_files_only(
+    fake: FakeApi, client: PackagesClient, app_dir: Path
+) -> None:
     push_directory(client, "app-1", app_dir)
     match_request = next(r for r in fake.requests if r.url.path == "/v3/resource_matches")
     asked = {r["path"]: r for r in json.loads(match_request.content)["resources"]}
     assert sorted(asked) == [
-        "app.py", "config/manifest.yml", "docs/readme.txt", "keep.log", "lib/util.py", "lib/vendor.jar",
+        "app.py", "config/manifest.yml", "docs/readme.txt", "keep.log", "lib/util.py",
+        "lib/vendor.jar",
     ]
     assert asked["app.py"] == {
         "checksum": {"value": hashlib.sha1(b"print('hi')\n").hexdigest()},
@@ -108,7 +113,9 @@ def test_push_asks_resource_matches_for_non_empty_regular_files_only(fake: FakeA
     }
 
 
-def test_push_follows_the_cf_cli_order_of_calls(fake: FakeApi, client: PackagesClient, app_dir: Path) -> None:
+def test_push_follows_the_cf_cli_order_of_calls(
+    fake: FakeApi, client: PackagesClient, app_dir: Path
+) -> None:
     push_directory(client, "app-1", app_dir)
     calls = [(r.method, r.url.path.replace(next(iter(fake.packages)), "G")) for r in fake.requests]
     assert calls == [
@@ -117,7 +124,9 @@ def test_push_follows_the_cf_cli_order_of_calls(fake: FakeApi, client: PackagesC
     ]
 
 
-def test_everything_matched_uploads_resources_without_bits(fake: FakeApi, client: PackagesClient, tmp_path: Path) -> None:
+def test_everything_matched_uploads_resources_without_bits(
+    fake: FakeApi, client: PackagesClient, tmp_path: Path
+) -> None:
     write(tmp_path, "a.jar", CACHED)
     write(tmp_path, "b/c.jar", CACHED, 0o600)
     package = push_directory(client, "app-1", tmp_path)
@@ -126,21 +135,27 @@ def test_everything_matched_uploads_resources_without_bits(fake: FakeApi, client
     assert [(r["path"], r["mode"]) for r in resources] == [("a.jar", "644"), ("b/c.jar", "600")]
 
 
-def test_push_without_wait_returns_the_processing_package(fake: FakeApi, client: PackagesClient, tmp_path: Path) -> None:
+def test_push_without_wait_returns_the_processing_package(
+    fake: FakeApi, client: PackagesClient, tmp_path: Path
+) -> None:
     write(tmp_path, "a.txt")
     package = push_directory(client, "app-1", tmp_path, wait=False)
     assert package.state == "PROCESSING_UPLOAD"
     assert not any(r.method == "GET" for r in fake.requests)
 
 
-def test_push_reports_a_failed_package(fake: FakeApi, client: PackagesClient, tmp_path: Path) -> None:
-    fake.fail_upload_with = "The app package is invalid: Package may not be larger than 1073741824 bytes"
+def test_push_reports_a_failed_package(
+    fake: FakeApi, client: PackagesClient, tmp_path: Path
+) -> None:
+    fake.fail_upload_with = "The app package is invalid: Package may not be larger than 42 bytes"
     write(tmp_path, "a.txt")
     with pytest.raises(PackageFailedError, match="may not be larger"):
         push_directory(client, "app-1", tmp_path)
 
 
-def test_push_of_an_empty_directory_is_refused_before_any_call(fake: FakeApi, client: PackagesClient, tmp_path: Path) -> None:
+def test_push_of_an_empty_directory_is_refused_before_any_call(
+    fake: FakeApi, client: PackagesClient, tmp_path: Path
+) -> None:
     write(tmp_path, ".cfignore", b"*\n")
     with pytest.raises(ValueError, match="nothing to push"):
         push_directory(client, "app-1", tmp_path)

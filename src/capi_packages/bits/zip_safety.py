@@ -11,7 +11,7 @@ import struct
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -126,8 +126,18 @@ def data_offset(f: BinaryIO, info: zipfile.ZipInfo) -> int:
     return info.header_offset + LOCAL_HEADER.size + name_len + extra_len
 
 
-def scan_archive(path: str | os.PathLike[str], limits: ArchiveLimits) -> list[ScannedEntry]:
-    """Check and fingerprint every entry of the zip at `path`, in central-directory order."""
+Spool = Callable[[str, int, int], BinaryIO | None]
+
+
+def scan_archive(
+    path: str | os.PathLike[str], limits: ArchiveLimits, spool: Spool | None = None
+) -> list[ScannedEntry]:
+    """Check and fingerprint every entry of the zip at `path`, in central-directory order.
+
+    `spool(name, declared_size, mode)` may return a file that also receives the entry's content
+    during this one decompression pass (the resource pool fills itself without a second pass);
+    the scan closes it.
+    """
     with open(path, "rb") as f:
         # Refuse huge entry counts before zipfile materialises the whole central directory.
         declared = _eocd_entry_count(f)
@@ -144,7 +154,7 @@ def scan_archive(path: str | os.PathLike[str], limits: ArchiveLimits) -> list[Sc
             _check_headers(infos)
             if sum(info.file_size for info in infos) > limits.max_total_bytes:
                 raise too_large(limits.max_total_bytes)
-            return _stream_entries(f, infos, limits, getattr(zf, "start_dir", None))
+            return _stream_entries(f, infos, limits, getattr(zf, "start_dir", None), spool)
 
 
 def _too_many(max_entries: int) -> AppPackageInvalid:
@@ -200,7 +210,11 @@ def _check_headers(infos: list[zipfile.ZipInfo]) -> None:
 
 
 def _stream_entries(
-    f: BinaryIO, infos: list[zipfile.ZipInfo], limits: ArchiveLimits, cd_start: int | None
+    f: BinaryIO,
+    infos: list[zipfile.ZipInfo],
+    limits: ArchiveLimits,
+    cd_start: int | None,
+    spool: Spool | None = None,
 ) -> list[ScannedEntry]:
     results: list[ScannedEntry | None] = [None] * len(infos)
     links: dict[tuple[str, ...], str] = {}
@@ -222,6 +236,9 @@ def _stream_entries(
         size = 0
         target = bytearray()
         f.seek(start)
+        sink = None
+        if spool is not None and not is_link and not is_dir_entry(info):
+            sink = spool(info.filename, info.file_size, entry_mode(info))
         try:
             for chunk in _decompress(f, info):
                 size += len(chunk)
@@ -233,12 +250,17 @@ def _stream_entries(
                     raise too_large(limits.max_total_bytes)
                 digest.update(chunk)
                 crc = zlib.crc32(chunk, crc)
+                if sink is not None:
+                    sink.write(chunk)
                 if is_link:
                     target += chunk
                     if len(target) > MAX_LINK_TARGET:
                         raise _bad_link(info.filename)
         except (zlib.error, OSError, EOFError):
             raise invalid_zip() from None
+        finally:
+            if sink is not None:
+                sink.close()
         if size != info.file_size or crc != info.CRC:
             raise invalid_zip()
         link_target = None

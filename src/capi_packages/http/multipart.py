@@ -23,6 +23,7 @@ class StagedFile:
     path: Path
     size: int
     sha1: str
+    sha256: str
     filename: str | None
 
 
@@ -53,6 +54,7 @@ class _Collector:
         self._file_path: Path | None = None
         self._file_size = 0
         self._sha1: Any = None
+        self._sha256: Any = None
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -90,13 +92,15 @@ class _Collector:
             self._file_path = self.staging_dir / f"upload-{uuid.uuid4().hex}"
             self._file = open(self._file_path, "wb")
             self._file_size = 0
-            self._sha1 = hashlib.sha1()
+            # Hashed on the way in: an upload stored verbatim needs no second read.
+            self._sha1, self._sha256 = hashlib.sha1(), hashlib.sha256()
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
         if self._file is not None:
             self._file.write(chunk)
             self._sha1.update(chunk)
+            self._sha256.update(chunk)
             self._file_size += len(chunk)
         else:
             self._text += chunk
@@ -113,7 +117,7 @@ class _Collector:
             if previous is not None:
                 previous.path.unlink(missing_ok=True)
             self.form.files[self._name] = StagedFile(
-                self._file_path, self._file_size, self._sha1.hexdigest(), self._filename
+                self._file_path, self._file_size, self._sha1.hexdigest(), self._sha256.hexdigest(), self._filename
             )
             self._file = None
         else:

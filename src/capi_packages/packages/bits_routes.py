@@ -20,7 +20,12 @@ from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.packages.models import PackageState, PackageType
 from capi_packages.packages.schemas import package_resource
 from capi_packages.packages.service import get_visible
-from capi_packages.packages.upload import accept_upload, parse_upload_message, require_bits_upload_enabled
+from capi_packages.packages.upload import (
+    StagedBits,
+    accept_upload,
+    parse_upload_message,
+    require_bits_upload_enabled,
+)
 
 router = APIRouter()
 
@@ -48,7 +53,8 @@ async def upload_package_bits(guid: str, request: Request, perms: Perms, session
     form = await _read_form(request, settings)
     staged = form.files.get("bits")
     try:
-        message = parse_upload_message(form.fields, staged.path if staged else None)
+        bits = StagedBits(staged.path, staged.sha1, staged.sha256) if staged else None
+        message = parse_upload_message(form.fields, bits)
         pkg = await run_in_threadpool(accept_upload, session, perms, guid, message)
         await run_in_threadpool(session.commit)
     except BaseException:

@@ -29,8 +29,15 @@ PROCESS_UPLOAD = "package.process_upload"
 
 
 @dataclass(frozen=True)
+class StagedBits:
+    path: Path
+    sha1: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class UploadMessage:
-    staged_bits: Path | None
+    staged_bits: StagedBits | None
     resources: list[dict[str, Any]]
 
 
@@ -60,7 +67,7 @@ def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
     return value
 
 
-def parse_upload_message(fields: dict[str, Any], staged_bits: Path | None) -> UploadMessage:
+def parse_upload_message(fields: dict[str, Any], staged_bits: StagedBits | None) -> UploadMessage:
     resources = parse_resources_field(fields.get("resources"))
     msgs: list[str] = []
     if staged_bits is None and not resources:
@@ -89,6 +96,7 @@ def accept_upload(session: Session, perms: Permissions, guid: str, message: Uplo
     locked = repository.lock_for_update(session, guid)
     if locked is None or locked.state != PackageState.AWAITING_UPLOAD:
         raise PackageBitsAlreadyUploaded()
+    bits = message.staged_bits
     locked.state = PackageState.PROCESSING_UPLOAD
     locked.updated_at = utcnow()
     enqueue(
@@ -96,7 +104,9 @@ def accept_upload(session: Session, perms: Permissions, guid: str, message: Uplo
         PROCESS_UPLOAD,
         {
             "guid": locked.guid,
-            "staged": message.staged_bits.name if message.staged_bits is not None else None,
+            "staged": bits.path.name if bits else None,
+            "staged_sha1": bits.sha1 if bits else None,
+            "staged_sha256": bits.sha256 if bits else None,
             "resources": message.resources,
         },
         resource_type="package",

@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from capi_packages.bits.assembly import build_package_zip, parse_resources
-from capi_packages.bits.fingerprints import extract_entry, pool_candidates
+from capi_packages.bits.assembly import CachedResource, build_package_zip, parse_resources
+from capi_packages.bits.fingerprints import pool_candidates
 from capi_packages.bits.zip_safety import ArchiveLimits, ScannedEntry, scan_archive
 from capi_packages.blobstore.base import BlobNotFound
 from capi_packages.blobstore.keys import package_key, resource_key
@@ -33,24 +33,53 @@ def staged_path(ctx: JobContext, job: Job) -> Path | None:
     return ctx.work_dir / name if isinstance(name, str) else None
 
 
-def _fill_pool(ctx: JobContext, zip_path: Path, entries: list[ScannedEntry]) -> None:
-    """Copy the upload's cacheable files into the pool, skipping content it already holds."""
-    settings = ctx.settings
-    candidates = pool_candidates(entries, settings.resource_pool_minimum_size, settings.resource_pool_maximum_size)
-    if not candidates:
-        return
-    known = pool.known_sha1s(ctx.session, (e.sha1 for e in candidates))
-    ctx.session.commit()
-    for entry in candidates:
-        if entry.sha1 in known:
-            continue
-        with ctx.blobstore.writer(resource_key(entry.sha1)) as out:
-            written = extract_entry(zip_path, entry.name, out)
-            if written != entry.sha1:  # the archive changed under us: never pool mismatched bytes
-                raise AppBitsUploadInvalid("Invalid zip archive.")
-        pool.record_in_pool(ctx.session, entry.sha1, entry.size)
-        known.add(entry.sha1)
-        ctx.session.commit()
+class _PoolSpool:
+    """Receives pool-sized files during the scan's single decompression pass."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.files: dict[str, Path] = {}
+
+    def __call__(self, name: str, declared_size: int, mode: int) -> BinaryIO | None:
+        settings = self.ctx.settings
+        if not settings.resource_pool_minimum_size <= declared_size <= settings.resource_pool_maximum_size:
+            return None
+        if mode & 0o777 < 0o600:
+            return None
+        path = self.ctx.work_dir / f"spool-{uuid.uuid4().hex}"
+        self.files[name] = path
+        return open(path, "wb")  # noqa: SIM115 (the scan closes it)
+
+    def publish(self, entries: list[ScannedEntry]) -> None:
+        """Move the spooled files whose content the pool lacks into it; they were verified by the scan."""
+        settings = self.ctx.settings
+        candidates = pool_candidates(entries, settings.resource_pool_minimum_size, settings.resource_pool_maximum_size)
+        known = pool.known_sha1s(self.ctx.session, (e.sha1 for e in candidates))
+        for entry in candidates:
+            spooled = self.files.get(entry.name)
+            if entry.sha1 in known or spooled is None:
+                continue
+            self.ctx.blobstore.move_in(resource_key(entry.sha1), spooled)
+            pool.record_in_pool(self.ctx.session, entry.sha1, entry.size)
+            known.add(entry.sha1)
+        self.ctx.session.commit()
+
+    def discard(self) -> None:
+        for path in self.files.values():
+            path.unlink(missing_ok=True)
+
+
+def _store_verbatim(job: Job, staged: Path | None, entries: list[ScannedEntry], cached: list[CachedResource]) -> bool:
+    """An upload with nothing to merge and no directory entries is already the final package."""
+    payload = job.payload or {}
+    return (
+        staged is not None
+        and not cached
+        and bool(entries)
+        and not any(e.is_dir for e in entries)
+        and isinstance(payload.get("staged_sha1"), str)
+        and isinstance(payload.get("staged_sha256"), str)
+    )
 
 
 def _open_cached(ctx: JobContext) -> object:
@@ -74,36 +103,44 @@ def process_upload(ctx: JobContext, job: Job) -> None:
     ctx.session.commit()
     settings = ctx.settings
     out = ctx.work_dir / f"package-{guid}-{uuid.uuid4().hex}.zip"
+    spool = _PoolSpool(ctx)
     try:
         cached = parse_resources(list((job.payload or {}).get("resources") or []))
         entries: list[ScannedEntry] = []
         if staged is not None:
             if not staged.exists():
                 raise AppBitsUploadInvalid("Invalid zip archive.")
-            entries = scan_archive(staged, ArchiveLimits(settings.max_package_size, settings.max_package_entries))
-            if settings.feature_resource_matching:
-                _fill_pool(ctx, staged, entries)
-        try:
-            checksums = build_package_zip(
-                staged, entries, cached, _open_cached(ctx), out, settings.max_package_size  # type: ignore[arg-type]
-            )
-        except ResourceChecksumMismatch as e:
-            pool.remove_from_pool(ctx.session, ctx.blobstore, getattr(e, "mismatched", []))
-            ctx.session.commit()
-            raise
-        ctx.blobstore.move_in(package_key(guid), out)
+            limits = ArchiveLimits(settings.max_package_size, settings.max_package_entries)
+            entries = scan_archive(staged, limits, spool if settings.feature_resource_matching else None)
+            spool.publish(entries)
+        if _store_verbatim(job, staged, entries, cached):
+            assert staged is not None
+            sha1, sha256 = job.payload["staged_sha1"], job.payload["staged_sha256"]
+            ctx.blobstore.put_file(package_key(guid), staged)
+        else:
+            try:
+                checksums = build_package_zip(
+                    staged, entries, cached, _open_cached(ctx), out, settings.max_package_size  # type: ignore[arg-type]
+                )
+            except ResourceChecksumMismatch as e:
+                pool.remove_from_pool(ctx.session, ctx.blobstore, getattr(e, "mismatched", []))
+                ctx.session.commit()
+                raise
+            sha1, sha256 = checksums.sha1, checksums.sha256
+            ctx.blobstore.move_in(package_key(guid), out)
     except ApiError as e:
         _fail(ctx, guid, e.detail)
         _discard(staged)
         raise
     finally:
         out.unlink(missing_ok=True)
+        spool.discard()
     pkg = repository.find_package(ctx.session, guid)
     if pkg is None or pkg.state != PackageState.PROCESSING_UPLOAD:
         # Deleted (or failed by a give-up) while we worked: the stored blob belongs to nobody.
         ctx.blobstore.delete(package_key(guid))
     else:
-        pkg.mark_ready(checksums.sha1, checksums.sha256)
+        pkg.mark_ready(sha1, sha256)
         expire_old_packages(ctx.session, settings, pkg.app_guid)
     ctx.session.commit()
     _discard(staged)
