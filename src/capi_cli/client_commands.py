@@ -20,6 +20,8 @@ from capi_client.config import load_saved_login, save_login, saved_token
 F = TypeVar("F", bound=Callable[..., Any])
 TIME_OPERATORS = ("lt", "lte", "gt", "gte")
 CLIENT_ERRORS = (CapiError, httpx.HTTPError, OSError, ValueError)
+PASSWORD_HELP = "Docker registry password [env CAPI_DOCKER_PASSWORD]."
+TIME_HELP = "OP is lt, lte, gt or gte."
 
 
 def http_client_factory() -> httpx.Client | None:
@@ -153,9 +155,6 @@ def packages() -> None:
     """
 
 
-time_help = "OP is lt, lte, gt or gte."
-
-
 @packages.command("list")
 @click.option("--app", "app_guids", multiple=True, metavar="GUID", help="Only these apps.")
 @click.option("--guid", "guids", multiple=True, metavar="GUID", help="Only these packages.")
@@ -165,8 +164,8 @@ time_help = "OP is lt, lte, gt or gte."
 @click.option("--org", "organization_guids", multiple=True, metavar="GUID", help="Only these orgs.")
 @click.option("--label-selector", "-l", help="For example 'env=prod,tier!=web'.")
 @click.option("--order-by", help="created_at or updated_at, '-' first for descending.")
-@click.option("--created-at", "created_ats", multiple=True, metavar="[OP:]TIME", help=time_help)
-@click.option("--updated-at", "updated_ats", multiple=True, metavar="[OP:]TIME", help=time_help)
+@click.option("--created-at", "created_ats", multiple=True, metavar="[OP:]TIME", help=TIME_HELP)
+@click.option("--updated-at", "updated_ats", multiple=True, metavar="[OP:]TIME", help=TIME_HELP)
 @click.option("--page", type=click.IntRange(min=1), help="Show this page only (default: all).")
 @click.option("--per-page", type=click.IntRange(1, 5000))
 @with_session
@@ -205,15 +204,12 @@ def get_package(session: Session, guid: str) -> None:
     session.show(session.client.get_package(guid))
 
 
-password_help = "Docker registry password [env CAPI_DOCKER_PASSWORD]."
-
-
 @packages.command("create")
 @click.option("--app", "app_guid", required=True, metavar="GUID", help="The package's app.")
 @click.option("--type", "kind", type=click.Choice(["bits", "docker"]), default="bits")
 @click.option("--image", help="Docker image (docker packages).")
 @click.option("--username", help="Docker registry user (docker packages).")
-@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=password_help)
+@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=PASSWORD_HELP)
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE")
 @click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE")
 @with_session
@@ -236,7 +232,7 @@ def create_package(session: Session, app_guid: str, kind: str, **options: Any) -
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE|KEY-", help="Set or delete.")
 @click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE|KEY-", help="Same.")
 @click.option("--username", help="New docker registry user (docker packages).")
-@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=password_help)
+@click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=PASSWORD_HELP)
 @with_session
 def update_package(
     session: Session, guid: str, labels: Sequence[str], annotations: Sequence[str], **creds: Any

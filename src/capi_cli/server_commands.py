@@ -114,6 +114,71 @@ def token(data_dir: Path | None, user_id: str, user_name: str | None, admin: boo
     )
 
 
+@click.group()
+def users() -> None:
+    """Manage local logins for POST /oauth/token (users, and clients for client_credentials)."""
+
+
+def _user_session(data_dir: Path | None) -> Any:
+    from capi_packages.db.session import make_engine, make_sessionmaker
+
+    settings = _settings(data_dir=data_dir)
+    _migrate(settings)
+    return make_sessionmaker(make_engine(settings))()
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Password (or client secret).")
+@click.option("--admin", is_flag=True, help="Tokens of this login carry cloud_controller.admin.")
+@click.option("--client", is_flag=True, help="An OAuth client (client_credentials grant) instead of a user.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+def users_add(username: str, password: str, admin: bool, client: bool, data_dir: Path | None) -> None:
+    """Add a login; prints its user guid (the token's user_id, which roles name).
+
+    Example: capi-packages users add alice --password s3cret
+    """
+    from capi_packages.login.service import add_user
+
+    with _user_session(data_dir) as session:
+        try:
+            user = add_user(session, username, password, admin=admin, kind="client" if client else "user")
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+        session.commit()
+        click.echo(user.username if client else user.guid)
+
+
+@users.command("list")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+def users_list(data_dir: Path | None) -> None:
+    """List logins: guid, name, kind, admin.
+
+    Example: capi-packages users list
+    """
+    from capi_packages.login.service import list_users
+
+    with _user_session(data_dir) as session:
+        for user in list_users(session):
+            click.echo(f"{user.guid}\t{user.username}\t{user.kind}\t{'admin' if user.admin else '-'}")
+
+
+@users.command("delete")
+@click.argument("username")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+def users_delete(username: str, data_dir: Path | None) -> None:
+    """Delete a login (its tokens stop refreshing).
+
+    Example: capi-packages users delete alice
+    """
+    from capi_packages.login.service import delete_user
+
+    with _user_session(data_dir) as session:
+        if not delete_user(session, username):
+            raise click.ClickException(f"no login named {username!r}")
+        session.commit()
+
+
 def register(main: click.Group) -> None:
-    for command in (serve, migrate, worker, token):
+    for command in (serve, migrate, worker, token, users):
         main.add_command(command)

@@ -21,6 +21,7 @@ from capi_packages.http.urls import UrlBuilder
 from capi_packages.jobs import routes as job_routes
 from capi_packages.jobs.registry import Registry
 from capi_packages.jobs.worker import Worker
+from capi_packages.login import routes as login_routes
 from capi_packages.orgs import jobs as org_jobs
 from capi_packages.orgs import routes as org_routes
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(resource_match_routes.router)
     app.include_router(org_routes.router)
     app.include_router(job_routes.router)
+    app.include_router(login_routes.router)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> JSONResponse:

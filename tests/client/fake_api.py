@@ -1,4 +1,4 @@
-"""A small in-memory fake of the v3 wire format, served through httpx.MockTransport."""
+"""Test doubles for the wire: a small in-memory fake of the v3 API and a request Recorder."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import json
 import re
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+from capi_client import PackagesClient
 
 API = "http://api.test"
 BLOBS = "http://blobs.test"
@@ -249,3 +252,33 @@ def zip_entries(data: bytes) -> dict[str, zipfile.ZipInfo]:
 def zip_read(data: bytes, name: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return archive.read(name)
+
+
+Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A MockTransport handler answering canned responses in turn and keeping every request."""
+
+    def __init__(self, *responses: Answer) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
+        return answer(request) if callable(answer) else answer
+
+    def client(self, token: str | None = TOKEN, **kwargs: Any) -> PackagesClient:
+        http = httpx.Client(transport=httpx.MockTransport(self))
+        client = PackagesClient(API, token, http_client=http, **kwargs)
+        client._sleep = lambda _seconds: None
+        return client
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+def body(request: httpx.Request) -> Any:
+    return json.loads(request.content)

@@ -1,0 +1,1 @@
+"""Local login: the service as its own UAA-compatible token issuer."""

@@ -1,0 +1,74 @@
+"""UAA-compatible endpoints the CF clients log in with: /login, /oauth/token, /token_keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from capi_packages.errors import NotFound
+from capi_packages.login import service
+from capi_packages.login.service import Issuer, OAuthError
+
+router = APIRouter(include_in_schema=False)
+
+
+def _require_enabled(request: Request) -> None:
+    if not request.app.state.settings.local_issuer_enabled:
+        raise NotFound()
+
+
+@router.get("/login")
+def login_info(request: Request) -> dict[str, Any]:
+    _require_enabled(request)
+    base = request.app.state.settings.base_url
+    return {
+        "app": {"version": "capi-packages"},
+        "links": {"uaa": base, "passwd": f"{base}/forgot_password", "login": base},
+        "zone_name": "uaa",
+        "entityID": base,
+        "prompts": {"username": ["text", "Email"], "password": ["password", "Password"]},
+        "idpDefinitions": {},
+    }
+
+
+@router.get("/token_keys")
+def token_keys(request: Request) -> dict[str, Any]:
+    _require_enabled(request)
+    return {"keys": [request.app.state.signing_key.jwk()]}
+
+
+@router.get("/token_key")
+def token_key(request: Request) -> dict[str, Any]:
+    _require_enabled(request)
+    return dict(request.app.state.signing_key.jwk())
+
+
+@router.post("/oauth/token")
+async def oauth_token(request: Request) -> JSONResponse:
+    _require_enabled(request)
+    settings = request.app.state.settings
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    issuer = Issuer(request.app.state.signing_key, f"{settings.base_url}/oauth/token", settings.jwt_audience,
+                    settings.token_ttl_seconds)
+    try:
+        client_id, secret = service.client_credentials_from(request.headers.get("authorization"), form)
+        answer = await run_in_threadpool(_grant, request, issuer, form, client_id, secret)
+    except OAuthError as e:
+        return JSONResponse({"error": e.error, "error_description": e.description}, status_code=e.status,
+                            headers={"Cache-Control": "no-store"})
+    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _grant(request: Request, issuer: Issuer, form: dict[str, str], client_id: str, secret: str) -> dict[str, Any]:
+    grant = form.get("grant_type")
+    with request.app.state.sessionmaker() as session:
+        if grant == "password":
+            return service.password_grant(session, issuer, client_id, form.get("username", ""), form.get("password", ""))
+        if grant == "refresh_token":
+            return service.refresh_grant(session, issuer, client_id, form.get("refresh_token", ""))
+        if grant == "client_credentials":
+            return service.client_credentials_grant(session, issuer, client_id, secret)
+    raise OAuthError(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
