@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 from capi_packages import __version__
 from capi_packages.auth.keys import load_or_create_signing_key
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Cloud Foundry v3 Packages API",
         lifespan=lifespan,
+        default_response_class=JSONResponse,
         docs_url="/docs",
         redoc_url=None,
     )

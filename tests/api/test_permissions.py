@@ -222,11 +222,62 @@ def test_reads_still_work_in_a_suspended_org(api, world, package):
     assert api.client.get(f"/v3/apps/{world.app['guid']}/packages", headers=headers).status_code == 200
 
 
+def test_the_suspended_check_comes_before_the_lifecycle_check_on_create(api, world):
+    headers = api.user("space_developer", world)
+    suspend(api, world.org["guid"])
+    body = {**create_body(world.app["guid"]), "type": "docker", "data": {"image": "busybox"}}
+    org_suspended(api.client.post("/v3/packages", json=body, headers=headers))
+
+
+def test_copying_out_of_a_suspended_source_org_is_org_suspended(api):
+    dest_world, source_world = api.world(), api.world()
+    source = api.create_package(source_world.app["guid"])
+    user_id = f"dev-{uuid.uuid4().hex[:6]}"
+    for w in (dest_world, source_world):
+        api.grant(user_id, "organization_user", org=w.org["guid"])
+        api.grant(user_id, "space_developer", space=w.space["guid"])
+    suspend(api, source_world.org["guid"])
+    org_suspended(copy_request(api, source, dest_world.app["guid"], bearer(api.token(user_id))))
+
+
 def test_unsuspending_the_org_restores_writes(api, world):
     headers = api.user("space_developer", world)
     suspend(api, world.org["guid"])
     suspend(api, world.org["guid"], False)
     assert api.client.post("/v3/packages", json=create_body(world.app["guid"]), headers=headers).status_code == 201
+
+
+# --- deleting org or space (§10.3) ------------------------------------------------------------------
+@pytest.mark.parametrize(("target", "detail"), [("organizations", "The organization is being deleted"),
+                                                ("spaces", "The space is being deleted")])
+@pytest.mark.parametrize("operation", ["create", "patch", "delete"])
+def test_a_space_developer_cannot_write_while_the_org_or_space_is_being_deleted(api, world, package, target, detail, operation):
+    headers = api.user("space_developer", world)
+    guid = world.org["guid"] if target == "organizations" else world.space["guid"]
+    api.ok("DELETE", f"/v3/{target}/{guid}", 202)  # the deletion job is left pending
+    results = writes(api, world, package, headers)
+    assert_error(results[operation], 422, 10020, "CF-ResourceBeingDeleted", detail)
+
+
+def test_being_deleted_wins_over_suspended(api, world, package):
+    headers = api.user("space_developer", world)
+    api.ok("DELETE", f"/v3/spaces/{world.space['guid']}", 202)
+    suspend(api, world.org["guid"])
+    r = api.client.post("/v3/packages", json=create_body(world.app["guid"]), headers=headers)
+    assert_error(r, 422, 10020, "CF-ResourceBeingDeleted", "The space is being deleted")
+
+
+def test_a_read_only_role_in_a_deleting_org_is_still_not_authorized(api, world, package):
+    headers = api.user("space_auditor", world)
+    api.ok("DELETE", f"/v3/organizations/{world.org['guid']}", 202)
+    r = api.client.post("/v3/packages", json=create_body(world.app["guid"]), headers=headers)
+    assert_error(r, 403, 10003, "CF-NotAuthorized", FORBIDDEN)
+
+
+def test_an_admin_is_not_affected_by_a_deleting_org(api, world, package):
+    api.ok("DELETE", f"/v3/organizations/{world.org['guid']}", 202)
+    r = api.client.post("/v3/packages", json=create_body(world.app["guid"]), headers=api.admin)
+    assert r.status_code == 201, r.text
 
 
 # --- authentication (§0.2 step 1) -----------------------------------------------------------------------

@@ -50,6 +50,13 @@ def test_getting_an_unknown_package_is_not_found(api):
     not_found(api.client.get("/v3/packages/no-such-package", headers=api.admin), "Package")
 
 
+@pytest.mark.parametrize("path", ["/v3/packages/{guid}", "/v3/packages", "/v3/packages/no-such-package"])
+def test_json_responses_are_labelled_utf8_json(api, path):
+    pkg = api.create_package(api.world().app["guid"])
+    r = api.client.get(path.format(guid=pkg["guid"]), headers=api.admin)
+    assert r.headers["content-type"].replace(" ", "").lower() == "application/json;charset=utf-8"
+
+
 def test_extra_query_parameters_on_get_are_ignored(api):
     pkg = api.create_package(api.world().app["guid"])
     r = api.client.get(f"/v3/packages/{pkg['guid']}?potato=1&include=app", headers=api.admin)
@@ -279,6 +286,8 @@ def test_a_job_needs_a_read_scope(api):
     ("GET", "/v3/packages/some-guid/potatoes"),
     ("POST", "/v3/nothing/here"),
     ("GET", "/v2/packages"),
+    ("PUT", "/v3/packages/some-guid"),
+    ("DELETE", "/v3/packages"),
 ])
 def test_an_unknown_route_is_an_unknown_request(api, method, path):
     r = api.client.request(method, path, headers=api.admin)

@@ -105,7 +105,11 @@ def _fan_out(root: Path, area: str, ident: str) -> Path:
 
 
 def package_blob_path(api: Api, guid: str) -> Path:
-    return _fan_out(api.app.state.settings.data_dir, "packages", guid)
+    """Where the package's zip lives; the usual fan-out path when it is (no longer) anywhere."""
+    root = api.app.state.settings.data_dir / "blobstore" / "packages"
+    found = [p for p in root.rglob(guid) if p.is_file()] if root.is_dir() else []
+    assert len(found) <= 1, found
+    return found[0] if found else _fan_out(api.app.state.settings.data_dir, "packages", guid)
 
 
 def resource_blob_path(api: Api, sha1_hex: str) -> Path:

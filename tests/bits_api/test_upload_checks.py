@@ -327,6 +327,27 @@ def test_an_upload_body_over_max_upload_size_is_too_large(api, package):
     assert state_of(api, package["guid"]) == "AWAITING_UPLOAD"
 
 
+@pytest.mark.parametrize("settings_overrides", [{"max_upload_size": 1000}])
+def test_a_chunked_upload_body_without_a_length_is_cut_off_at_max_upload_size(api, package):
+    boundary = "capiboundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
+            "Content-Type: application/zip\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        yield head
+        for _ in range(10):
+            yield b"x" * 500
+        yield tail
+
+    headers = {**api.admin, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    r = api.client.post(f"/v3/packages/{package['guid']}/upload", content=body(), headers=headers)
+    assert r.status_code == 413, r.text
+    assert r.json()["errors"][0]["title"] == "CF-RequestEntityTooLarge"
+    assert r.json()["errors"][0]["code"] == 10012
+    assert state_of(api, package["guid"]) == "AWAITING_UPLOAD"
+
+
 # --- the upload column of the permissions matrix (§10.2) -----------------------------------------
 UPLOAD_MATRIX = {
     "admin": 200,

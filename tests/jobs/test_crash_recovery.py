@@ -81,6 +81,8 @@ def test_killed_worker_process_is_recovered_by_a_restarted_worker(api, settings)
     upload(api, pkg["guid"], make_zip(files))
     env = {**os.environ, "CAPI_DATA_DIR": str(settings.data_dir), "CAPI_WORKER_LEASE_SECONDS": "1",
            "CAPI_WORKER_POLL_SECONDS": "0.01", "CAPI_LOG_LEVEL": "warning"}
+    if settings.database_url:
+        env["CAPI_DATABASE_URL"] = settings.database_url
     cmd = [sys.executable, "-m", "capi_cli", "worker"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -21,8 +21,10 @@ PAGING = ["page", "per_page", "order_by", "created_ats", "updated_ats"]
 PACKAGES = PACKAGES_LIST
 APP_PACKAGES = APP_PACKAGES_LIST
 DROPLETS = ListSpec(
-    allowed=[*PAGING, "guids", "states", "app_guids", "space_guids", "organization_guids", "label_selector"],
+    allowed=[*PAGING, "guids", "states", "app_guids", "space_guids", "organization_guids", "label_selector", "current"],
     array_filters={"guids", "states", "app_guids", "space_guids", "organization_guids"},
+    # `current` is a droplet filter elsewhere, refused (without the valid list) on a package's droplets.
+    nested_forbidden=["current"],
 )
 ORGANIZATIONS = ListSpec(allowed=[*PAGING, "names", "guids"], array_filters={"names", "guids"}, label_selector=False)
 SPACES = ListSpec(

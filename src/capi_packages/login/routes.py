@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.errors import NotFound

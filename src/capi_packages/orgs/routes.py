@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 from capi_packages.http import list_params
 from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.blobstore.keys import package_key

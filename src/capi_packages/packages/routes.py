@@ -21,7 +21,7 @@ def _render(request: Request, urls: Any) -> Any:
 
 
 def _one(request: Request, pkg: Package, urls: Any, status: int = 200) -> Any:
-    from fastapi.responses import JSONResponse
+    from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
     return JSONResponse(_render(request, urls)(pkg), status_code=status)
 

@@ -69,15 +69,17 @@ def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
 
 def parse_upload_message(fields: dict[str, Any], staged_bits: StagedBits | None) -> UploadMessage:
     resources = parse_resources_field(fields.get("resources"))
+    # CC's message validators run in this order: unknown keys, presence, bits path, nginx dummy.
     msgs: list[str] = []
-    if staged_bits is None and not resources:
-        msgs.append("Upload must include either resources or bits")
     keys = [*fields, *(["bits"] if staged_bits is not None else [])]
     unknown = [k for k in keys if k not in UPLOAD_KEYS and k != NGINX_DUMMY_FIELD]
     if unknown:
         msgs.append("Unknown field(s): " + ", ".join(f"'{k}'" for k in unknown))
+    bits_path = fields.get("bits_path")
+    if staged_bits is None and not resources and not (isinstance(bits_path, str) and bits_path.strip()):
+        msgs.append("Upload must include either resources or bits")
     # Only CC's own nginx may name a server-side file; from a client every such path is invalid.
-    if "bits_path" in fields:
+    if bits_path is not None:
         msgs.append("Bits path is invalid")
     if NGINX_DUMMY_FIELD in fields:
         msgs.append("File field missing path information")
