@@ -10,7 +10,6 @@ from typing import IO, Any
 
 import click
 
-
 from capi_client import (
     CapiError,
     Job,

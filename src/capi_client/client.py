@@ -59,11 +59,11 @@ def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
 class PackagesClient:
     """A synchronous client for one Cloud Foundry v3 API.
 
-    The token goes only to the API's own origin (scheme, host and port of `api_url`); a signed
-    download URL elsewhere is fetched without it. Pass `http_client` to choose the transport (an
-    ASGI app in tests, a proxy...); it is not closed by `close()`. `token_provider` is called before
-    every request, so it may refresh; it wins over `token`. Both may be given with or without the
-    `bearer ` prefix.
+    The token goes only to the API's own origin (scheme, host and port of `api_url`), and never
+    to the signed URL a download redirects to, whatever its host. Pass `http_client` to choose
+    the transport (an ASGI app in tests, a proxy...); it is not closed by `close()`.
+    `token_provider` is called before every request, so it may refresh; it wins over `token`.
+    Both may be given with or without the `bearer ` prefix.
     """
 
     def __init__(
@@ -131,24 +131,34 @@ class PackagesClient:
         return _origin(httpx.URL(url)) == self._origin
 
     def _request(
-        self, method: str, url: httpx.URL, *, headers: Mapping[str, str] | None = None, **kw: Any
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        bare: bool = False,
+        **kw: Any,
     ) -> httpx.Request:
         all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
-        if self.is_api_origin(url):
+        if self.is_api_origin(url) and not bare:
             authorization = self._authorization()
             if authorization:
                 all_headers["Authorization"] = authorization
             return self._http.build_request(method, url, headers=all_headers, **kw)
-        # Another origin (a signed blobstore URL): build the request bare, so that neither our
-        # token nor the client's default headers or cookies travel there.
+        # Another origin, or a redirect target (a signed blobstore URL, even on the API's own
+        # host): build the request bare, so that neither our token nor the client's default
+        # headers or cookies travel there.
         timeout = kw.pop("timeout", self._http.timeout)
         return httpx.Request(
             method, url, headers=all_headers, extensions={"timeout": timeout.as_dict()}, **kw
         )
 
-    def _send_raw(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        # No default auth either when the request leaves the API's origin.
-        client_auth: Any = httpx.USE_CLIENT_DEFAULT if self.is_api_origin(request.url) else None
+    def _send_raw(
+        self, request: httpx.Request, *, stream: bool = False, bare: bool = False
+    ) -> httpx.Response:
+        # No default auth either when the request leaves the API's origin or follows a redirect.
+        on_api = self.is_api_origin(request.url) and not bare
+        client_auth: Any = httpx.USE_CLIENT_DEFAULT if on_api else None
         response = self._http.send(request, stream=stream, follow_redirects=False, auth=client_auth)
         self._report_warnings(response)
         return response
@@ -302,17 +312,22 @@ class PackagesClient:
     ) -> int:
         """Save the package's zip; returns the number of bytes written.
 
-        Redirects are followed by hand: a signed URL on another host gets a fresh request without
-        our token (it needs none, and the blobstore must never see it).
+        Redirects are followed by hand: the signed URL gets a fresh request without our token,
+        whatever its host (the signature is its credential; the blobstore must never see the
+        token, and neither must a blob route on the API's own host).
         """
         url = self._url(f"/v3/packages/{_guid(guid)}/download")
         headers = {"Accept": "application/zip, application/json"}
+        redirected = False
         for _ in range(MAX_REDIRECTS + 1):
-            request = self._request("GET", url, headers=headers, timeout=self._transfer_timeout)
-            response = self._send_raw(request, stream=True)
+            request = self._request(
+                "GET", url, headers=headers, timeout=self._transfer_timeout, bare=redirected
+            )
+            response = self._send_raw(request, stream=True, bare=redirected)
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     url = response.url.join(response.headers["location"])
+                    redirected = True
                     continue
                 if response.is_error:
                     response.read()

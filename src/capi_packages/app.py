@@ -8,15 +8,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 from capi_packages import __version__
 from capi_packages.auth.keys import load_or_create_signing_key
 from capi_packages.auth.secrets import SecretBox
+from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
 from capi_packages.auth.tokens import TokenVerifier
 from capi_packages.blobstore.local import LocalBlobstore
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.http import error_handlers
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.jobs import routes as job_routes
 from capi_packages.jobs.registry import Registry
@@ -24,7 +25,6 @@ from capi_packages.jobs.worker import Worker
 from capi_packages.login import routes as login_routes
 from capi_packages.orgs import jobs as org_jobs
 from capi_packages.orgs import routes as org_routes
-from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
 from capi_packages.packages import bits_routes, upload_job
 from capi_packages.packages import jobs as package_jobs
 from capi_packages.packages import routes as package_routes

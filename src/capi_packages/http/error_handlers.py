@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,6 +19,7 @@ from capi_packages.errors import (
     UnknownError,
     UnprocessableEntity,
 )
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 log = logging.getLogger("capi_packages.http")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,10 +161,3 @@ async def read_upload_form(request: Request, staging_dir: Path, max_bytes: int) 
         raise MessageParseError()
     return collector.form
 
-
-def remove_quietly(path: Path | str | None) -> None:
-    if path is not None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.errors import NotFound
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.login import service
 from capi_packages.login.service import Issuer, OAuthError
 

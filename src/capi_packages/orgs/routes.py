@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 from capi_packages.http import list_params
 from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.orgs import service
-from capi_packages.orgs.schemas import app_resource, organization_resource, role_resource, space_resource
+from capi_packages.orgs.schemas import (
+    app_resource,
+    organization_resource,
+    role_resource,
+    space_resource,
+)
 
 router = APIRouter()
 

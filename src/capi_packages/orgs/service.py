@@ -14,7 +14,13 @@ from capi_packages.db.paging import paginate
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.queue import enqueue
-from capi_packages.messages import name_field, raise_if, require_object, to_one_relationship, unknown_fields
+from capi_packages.messages import (
+    name_field,
+    raise_if,
+    require_object,
+    to_one_relationship,
+    unknown_fields,
+)
 from capi_packages.orgs import repository as repo
 from capi_packages.orgs.models import App, Organization, Role, RoleType, Space, Status
 

@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-
-from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.blobstore.keys import package_key
@@ -19,6 +17,7 @@ from capi_packages.errors import (
 )
 from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls
 from capi_packages.http.multipart import UploadForm, read_upload_form
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.models import PackageState, PackageType
 from capi_packages.packages.schemas import package_resource
 from capi_packages.packages.service import get_visible

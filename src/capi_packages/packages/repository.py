@@ -23,8 +23,10 @@ def find_package_with_app(session: Session, guid: str) -> tuple[Package, App] | 
 
 
 def lock_for_update(session: Session, guid: str) -> Package | None:
-    # SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL needs the row lock.
-    return session.scalars(select(Package).where(Package.guid == guid).with_for_update()).first()
+    # SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL needs the row lock, and the row as it
+    # is once the lock is ours (populate_existing), not as this session loaded it before waiting.
+    stmt = select(Package).where(Package.guid == guid).with_for_update().execution_options(populate_existing=True)
+    return session.scalars(stmt).first()
 
 
 def _label_match(req: Requirement) -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.db.base import utcnow
 from capi_packages.db.paging import paginate, timestamp_clauses
-from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
+from capi_packages.errors import ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.queue import enqueue
 from capi_packages.orgs import repository as orgs_repo
@@ -167,8 +167,3 @@ def expire_old_packages(session: Session, settings: Settings, app_guid: str) -> 
             enqueue(session, "package.delete_expired_blob", {"guid": pkg.guid}, max_attempts=3)
     return expired
 
-
-def require_can_modify(perms: Permissions, app: App) -> None:
-    if not perms.can_write_space(app.space):
-        raise NotAuthorized()
-    perms.require_writable_space(app.space)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.upload import require_bits_upload_enabled
 from capi_packages.resource_matches import service
 
