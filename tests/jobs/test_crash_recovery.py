@@ -108,3 +108,36 @@ def test_killed_worker_process_is_recovered_by_a_restarted_worker(api, settings)
     got = api.ok("GET", f"/v3/packages/{pkg['guid']}", 200)
     assert got["state"] == "READY", got
     assert staged_files(api.app) == []
+
+
+def test_a_job_running_past_the_timeout_fails_with_job_timeout(api):
+    world = api.world()
+    pkg = api.create_package(world.app["guid"])
+    upload(api, pkg["guid"], make_zip({"a.txt": "hello"}))
+    dead_worker_claims_the_upload(api.app)
+    with api.app.state.sessionmaker() as s, s.begin():
+        s.execute(update(Job).values(run_at=utcnow() - timedelta(days=1)))
+    assert api.app.state.worker.enforce_timeout() == 1
+    with api.app.state.sessionmaker() as s:
+        job = s.scalars(select(Job)).one()
+        assert job.state == "FAILED"
+        assert job.errors == [{"detail": "The job execution has timed out.", "title": "CF-JobTimeout", "code": 290006}]
+    got = api.ok("GET", f"/v3/packages/{pkg['guid']}", 200)
+    assert got["state"] == "FAILED"
+
+
+def test_maintenance_removes_old_jobs_and_expired_packages(api, run_jobs):
+    world = api.world()
+    pkg = api.create_package(world.app["guid"])
+    r = api.client.delete(f"/v3/packages/{pkg['guid']}", headers=api.admin)
+    job_url = r.headers["location"].removeprefix("http://api.test")
+    run_jobs()
+    with api.app.state.sessionmaker() as s, s.begin():
+        s.execute(update(Job).values(created_at=utcnow() - timedelta(days=91)))
+    expired = api.create_package(world.app["guid"])
+    from capi_packages.packages.models import Package
+    with api.app.state.sessionmaker() as s, s.begin():
+        s.execute(update(Package).where(Package.guid == expired["guid"]).values(state="EXPIRED"))
+    api.app.state.worker.maintain()
+    assert api.client.get(job_url, headers=api.admin).status_code == 404
+    assert api.client.get(f"/v3/packages/{expired['guid']}", headers=api.admin).status_code == 404

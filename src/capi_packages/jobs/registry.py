@@ -38,6 +38,8 @@ class Handler:
 class Registry:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        # Periodic housekeeping (CC's clock jobs), run by workers every maintenance interval.
+        self.maintenance: list[Callable[[JobContext], None]] = []
 
     def register(self, operation: str, handler: Handler) -> None:
         self._handlers[operation] = handler

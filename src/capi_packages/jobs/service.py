@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -48,8 +49,6 @@ def job_resource(session: Session, job: Job, urls: UrlBuilder) -> dict[str, Any]
 
 def delete_old_jobs(session: Session, cutoff_days: int) -> int:
     """pollable_job_cleanup: finished jobs older than the cutoff disappear (GET then answers 404)."""
-    from datetime import timedelta
-
     cutoff = utcnow() - timedelta(days=cutoff_days)
     result = session.execute(delete(Job).where(Job.created_at < cutoff, Job.state != JobState.PROCESSING))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -15,15 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.blobstore.base import Blobstore
 from capi_packages.db.base import utcnow
-from capi_packages.errors import ApiError, UnknownError
+from capi_packages.errors import ApiError, JobTimeout, UnknownError
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.registry import JobContext, Registry
+from capi_packages.jobs.service import delete_old_jobs
 from capi_packages.settings import Settings
 
 log = logging.getLogger("capi_packages.jobs")
 
 # A running job's claim is refreshed this often; a claim older than the lease means its worker died.
 HEARTBEAT = timedelta(seconds=10)
+MAINTENANCE_INTERVAL = timedelta(hours=1)
 
 
 class Worker:
@@ -84,6 +86,30 @@ class Worker:
                         .values(locked_by=None, locked_at=None, updated_at=utcnow())
                     )
         return len(ids)
+
+    def enforce_timeout(self) -> int:
+        """jobs.global.timeout_in_seconds: a job running longer fails with CF-JobTimeout."""
+        cutoff = utcnow() - timedelta(seconds=self.settings.job_timeout_seconds)
+        with self.sessions() as session:
+            ids = session.scalars(
+                select(Job.id).where(Job.state == JobState.PROCESSING, Job.locked_at.is_not(None), Job.run_at < cutoff)
+            ).all()
+        for job_id in ids:
+            self._finish(job_id, error=JobTimeout(), give_up_reason="the job execution has timed out")
+        return len(ids)
+
+    def maintain(self) -> None:
+        """Housekeeping: old jobs go (pollable_job_cleanup), then each feature's own cleanup."""
+        with self.sessions() as session, session.begin():
+            delete_old_jobs(session, self.settings.job_cutoff_age_days)
+        for task in self.registry.maintenance:
+            with self.sessions() as session:
+                try:
+                    task(JobContext(session, self.settings, self.blobstore))
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    log.exception("maintenance task %s failed", getattr(task, "__name__", task))
 
     def sweep_staging(self) -> int:
         """Remove staged uploads nobody will process: the request died, or its job is finished."""
@@ -157,7 +183,8 @@ class Worker:
     def _finish(self, job_id: int, *, error: ApiError | None, give_up_reason: str | None) -> None:
         with self.sessions() as session, session.begin():
             job = session.get(Job, job_id)
-            if job is None:
+            # Already finished elsewhere (timed out, or given up by another worker's recovery).
+            if job is None or job.state != JobState.PROCESSING:
                 return
             if error is not None:
                 handler = self.registry.get(job.operation)
@@ -187,12 +214,17 @@ class Worker:
 
     def _loop(self) -> None:
         last_recovery = utcnow() - self.lease
+        last_maintenance = utcnow() - MAINTENANCE_INTERVAL
         while not self._stop.is_set():
             try:
                 if utcnow() - last_recovery >= self.heartbeat:
                     self.recover_stale()
+                    self.enforce_timeout()
                     self.sweep_staging()
                     last_recovery = utcnow()
+                if utcnow() - last_maintenance >= MAINTENANCE_INTERVAL:
+                    self.maintain()
+                    last_maintenance = utcnow()
                 if self.run_one():
                     continue
             except Exception:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
+
 from capi_packages.blobstore.base import BlobNotFound
 from capi_packages.blobstore.keys import package_key
 from capi_packages.jobs.models import Job
@@ -67,7 +69,19 @@ def give_up_copy(ctx: JobContext, job: Job, reason: str) -> None:
         expire_old_packages(ctx.session, ctx.settings, dest.app_guid)
 
 
+def cleanup_expired(ctx: JobContext) -> None:
+    """CC's nightly expired_blob_cleanup and expired_resource_cleanup, as one maintenance pass."""
+    expired = ctx.session.scalars(select(Package).where(Package.state == PackageState.EXPIRED)).all()
+    for pkg in expired:
+        if pkg.package_hash is not None or pkg.sha256_checksum is not None:
+            ctx.blobstore.delete(package_key(pkg.guid))
+            pkg.package_hash = pkg.sha256_checksum = None
+        else:
+            ctx.session.delete(pkg)
+
+
 def register(registry: Registry) -> None:
+    registry.maintenance.append(cleanup_expired)
     registry.register("package.delete", Handler(run_delete))
     registry.register("package.delete_expired_blob", Handler(run_delete_expired_blob))
     registry.register("package.copy_bits", Handler(run_copy_bits, give_up_copy))
