@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,36 +24,40 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path):
+@contextmanager
+def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit."""
     port = free_port()
-    env = {**os.environ, "CAPI_DATA_DIR": str(tmp_path / "data"), "CAPI_PORT": str(port), "CAPI_LOG_LEVEL": "warning"}
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 (closed in teardown)
-    proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    env = {**os.environ, "CAPI_DATA_DIR": str(base / "data"), "CAPI_PORT": str(port), "CAPI_LOG_LEVEL": "warning",
+           **extra_env}
+    log_path = base / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            httpx.get(url + "/", timeout=1)
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                log.close()
-                raise AssertionError((tmp_path / "serve.log").read_text()) from None
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        proc.wait()
-        log.close()
-        raise AssertionError("serve did not start")
-    yield url, env
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(url + "/", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise AssertionError(log_path.read_text()) from None
+                    time.sleep(0.1)
+            yield url, env
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    with running_server(tmp_path) as started:
+        yield started
 
 
 def mint(env: dict[str, str], *args: str) -> str:

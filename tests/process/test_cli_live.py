@@ -10,11 +10,9 @@ import hashlib
 import io
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -22,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from capi_client import App, PackagesClient
-from tests.process.conftest import CLI, free_port, mint
+from tests.process.conftest import CLI, free_port, mint, running_server
 
 GUID_CHARS = set("0123456789abcdef-")
 
@@ -46,40 +43,12 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    base = tmp_path_factory.mktemp("cli-live")
-    port = free_port()
-    env = {
-        **os.environ,
-        "CAPI_DATA_DIR": str(base / "data"),
-        "CAPI_PORT": str(port),
-        "CAPI_LOG_LEVEL": "warning",
-    }
-    log = open(base / "serve.log", "wb")  # noqa: SIM115 (closed in teardown)
-    proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((base / "serve.log").read_text()) from None
-                time.sleep(0.1)
+    with running_server(tmp_path_factory.mktemp("cli-live")) as (url, env):
         token = mint(env, "--user-id", "root", "--admin")
         with PackagesClient(url, token) as admin:
             org = admin.create_organization(f"org-{uuid.uuid4().hex[:8]}")
             space = admin.create_space("space", org.guid)
             yield Live(url, env, token, admin, org.guid, space.guid)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture

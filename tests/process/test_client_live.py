@@ -10,10 +10,8 @@ import hashlib
 import io
 import json
 import os
-import signal
 import stat
 import subprocess
-import time
 import tracemalloc
 import uuid
 import zipfile
@@ -48,7 +46,7 @@ from capi_client import (
     token_endpoint,
     token_expiry,
 )
-from tests.process.conftest import CLI, free_port, mint
+from tests.process.conftest import CLI, mint, running_server
 
 POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
 MB = 1024 * 1024
@@ -79,38 +77,9 @@ class Live:
         return self.client(http_client=http), recorder
 
 
-def _start_server(data: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str], Any]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "CAPI_DATA_DIR": str(data / "data"),
-        "CAPI_PORT": str(port),
-        "CAPI_LOG_LEVEL": "warning",
-    }
-    log = open(data / "serve.log", "wb")  # noqa: SIM115 (closed in teardown)
-    proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/", timeout=1)
-            return proc, url, env, log
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                log.close()
-                raise AssertionError((data / "serve.log").read_text()) from None
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    log.close()
-    raise AssertionError("serve did not start")
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    base = tmp_path_factory.mktemp("client-live")
-    proc, url, env, log = _start_server(base)
-    try:
+    with running_server(tmp_path_factory.mktemp("client-live")) as (url, env):
         admin_token = mint(env, "--user-id", "root", "--admin")
         with PackagesClient(url, admin_token) as admin:
             org = admin.create_organization(f"org-{uuid.uuid4().hex[:8]}")
@@ -119,14 +88,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield world
         for client in world.clients:
             client.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
