@@ -38,9 +38,14 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     import uvicorn
 
     from capi_packages.app import create_app
+    from capi_packages.http.request_id import RequestIdFilter
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
     app = create_app(settings)

@@ -19,6 +19,7 @@ from capi_packages.errors import (
     UnknownError,
     UnprocessableEntity,
 )
+from capi_packages.http.request_id import request_id
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
 log = logging.getLogger("capi_packages.http")
@@ -56,8 +57,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OperationalError):
         log.error("database failure on %s %s: %s", request.method, request.url.path, exc)
         return error_response(ServiceUnavailable("Database connection failure"))
-    request_id = request.headers.get("x-vcap-request-id", "-")
-    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id)
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id.get())
     return error_response(UnknownError())
 
 
