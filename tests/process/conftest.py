@@ -67,3 +67,7 @@ def mint(env: dict[str, str], *args: str) -> str:
     return lines[0]
 
 
+
+
+# The client tests' module-scoped server and admin client, shared by the files that use them.
+from tests.process.client_live_support import admin, live  # noqa: E402, F401

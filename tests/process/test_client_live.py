@@ -10,174 +10,42 @@ import hashlib
 import io
 import json
 import os
-import stat
-import subprocess
 import tracemalloc
 import uuid
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from capi_client import (
     App,
     BadRequestError,
-    CapiError,
     Job,
     NotAuthenticatedError,
     NotAuthorizedError,
     NotFoundError,
     Organization,
-    Package,
     PackageFailedError,
     PackagesClient,
     Resource,
     Role,
     Space,
     UnprocessableEntityError,
-    login,
-    push_directory,
-    refresh,
-    token_endpoint,
-    token_expiry,
 )
-from tests.process.conftest import CLI, mint, running_server
+from tests.process.conftest import mint
 
 POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
 MB = 1024 * 1024
-
-
-# -- the server and the world it holds --------------------------------------------------------
-
-
-@dataclass
-class Live:
-    url: str
-    env: dict[str, str]
-    admin_token: str
-    org: Organization
-    space: Space
-    clients: list[PackagesClient | httpx.Client] = field(default_factory=list)
-
-    def client(self, token: str | None = None, **kwargs: Any) -> PackagesClient:
-        made = PackagesClient(self.url, self.admin_token if token is None else token, **kwargs)
-        self.clients.append(made)
-        return made
-
-    def recording(self, capture_uploads: bool = False) -> tuple[PackagesClient, Recorder]:
-        """An admin client whose every request (and, if asked, upload body) is noted."""
-        recorder = Recorder(capture_uploads)
-        http = recorder.http_client()
-        self.clients.append(http)
-        return self.client(http_client=http), recorder
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    with running_server(tmp_path_factory.mktemp("client-live")) as (url, env):
-        admin_token = mint(env, "--user-id", "root", "--admin")
-        with PackagesClient(url, admin_token) as admin:
-            org = admin.create_organization(f"org-{uuid.uuid4().hex[:8]}")
-            space = admin.create_space("space", org.guid)
-        world = Live(url, env, admin_token, org, space)
-        yield world
-        for client in world.clients:
-            client.close()
-
-
-@pytest.fixture
-def admin(live: Live) -> PackagesClient:
-    return live.client()
-
-
-def new_app(client: PackagesClient, live: Live, lifecycle: str = "buildpack") -> App:
-    return client.create_app(f"app-{uuid.uuid4().hex[:10]}", live.space.guid, lifecycle)
-
-
-def zip_bytes(files: dict[str, bytes], mode: int = 0o644) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
-            info.create_system = 3
-            info.external_attr = (0o100000 | mode) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, content)
-    return buffer.getvalue()
-
-
-def zip_contents(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {info.filename: archive.read(info) for info in archive.infolist()}
-
-
-def ready_package(client: PackagesClient, app_guid: str, files: dict[str, bytes]) -> Package:
-    package = client.create_package(app_guid)
-    client.upload_bits(package.guid, io.BytesIO(zip_bytes(files)))
-    return client.wait_until_ready(package.guid, timeout=60, interval=POLL)
-
-
-def sha1_hex(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
-
-
-class Recorder:
-    """Notes every request the client sends: method, URL, headers; upload bodies on demand."""
-
-    def __init__(self, capture_uploads: bool = False) -> None:
-        self.capture_uploads = capture_uploads
-        self.requests: list[httpx.Request] = []
-        self.upload_bodies: list[bytes] = []
-
-    def on_request(self, request: httpx.Request) -> None:
-        self.requests.append(request)
-
-    def on_response(self, response: httpx.Response) -> None:
-        response.request.extensions["status_seen"] = response.status_code
-
-    def transport(self) -> httpx.BaseTransport:
-        recorder, inner = self, httpx.HTTPTransport()
-
-        class Tee(httpx.BaseTransport):
-            def handle_request(self, request: httpx.Request) -> httpx.Response:
-                if recorder.capture_uploads and request.url.path.endswith("/upload"):
-                    body = b"".join(request.stream)  # type: ignore[arg-type]
-                    recorder.upload_bodies.append(body)
-                    request.stream = httpx.ByteStream(body)
-                return inner.handle_request(request)
-
-            def close(self) -> None:
-                inner.close()
-
-        return Tee()
-
-    def http_client(self) -> httpx.Client:
-        return httpx.Client(
-            timeout=30,
-            transport=self.transport(),
-            event_hooks={"request": [self.on_request], "response": [self.on_response]},
-        )
-
-
-def multipart_parts(body: bytes) -> dict[str, bytes]:
-    """The parts of a multipart/form-data body by field name (the boundary is its first line)."""
-    boundary = body.split(b"\r\n", 1)[0]
-    parts: dict[str, bytes] = {}
-    for chunk in body.split(boundary)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, content = chunk[2:].partition(b"\r\n\r\n")
-        name = head.split(b'name="', 1)[1].split(b'"', 1)[0].decode()
-        parts[name] = content[:-2]  # the CRLF before the next boundary
-    return parts
-
-
-# -- setup calls ----------------------------------------------------------------------------
+from tests.process.client_live_support import (
+    Live,
+    new_app,
+    ready_package,
+    sha1_hex,
+    zip_bytes,
+    zip_contents,
+)
 
 
 def test_setup_calls_create_an_org_a_space_apps_and_roles(
@@ -642,123 +510,3 @@ def test_a_50_mb_upload_and_download_keep_peak_memory_far_below_the_file_size(
 
 
 # -- push_directory --------------------------------------------------------------------------
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    """An app directory; returns the contents the package must hold (ignored files left out)."""
-    (root / "lib" / "nested" / "deep").mkdir(parents=True)
-    (root / "bin").mkdir()
-    contents = {
-        "bin/run.sh": b"#!/bin/sh\n" + b"# padding so the script is matchable\n" * 2100,
-        "big.bin": os.urandom(80 * 1024),
-        "lib/nested/deep/data.bin": os.urandom(100 * 1024),
-        "config.json": b'{"version": 1}\n',
-    }
-    for rel, data in contents.items():
-        (root / rel).write_bytes(data)
-    (root / "bin" / "run.sh").chmod(0o755)
-    (root / "secret.txt").write_bytes(b"do not upload me")
-    (root / ".cfignore").write_text("secret.txt\n")
-    (root / "run").symlink_to("bin/run.sh")
-    assert (root / "bin" / "run.sh").stat().st_size >= 70 * 1024
-    return contents
-
-
-def _check_package(data: bytes, expected: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        infos = {info.filename: info for info in archive.infolist()}
-        assert set(infos) == {*expected, "run"}
-        for name, content in expected.items():
-            assert archive.read(name) == content, name
-        assert stat.S_IMODE(infos["bin/run.sh"].external_attr >> 16) == 0o755
-        assert stat.S_IMODE(infos["config.json"].external_attr >> 16) == 0o644
-        link = infos["run"]
-        assert stat.S_ISLNK(link.external_attr >> 16)
-        assert archive.read(link) == b"bin/run.sh"
-
-
-def test_push_directory_uploads_only_what_the_cache_lacks_and_keeps_modes_links_and_ignores(
-    live: Live, tmp_path: Path
-) -> None:
-    old_umask = os.umask(0o022)
-    try:
-        root = tmp_path / "app"
-        root.mkdir()
-        expected = _tree(root)
-    finally:
-        os.umask(old_umask)
-    client, recorder = live.recording(capture_uploads=True)
-    app = new_app(client, live)
-    reports: list[str] = []
-
-    first = push_directory(client, app.guid, root, interval=POLL, timeout=60, report=reports.append)
-    assert first.state == "READY" and first.app_guid == app.guid
-    sink = io.BytesIO()
-    client.download_bits(first.guid, sink)
-    _check_package(sink.getvalue(), expected)
-    first_parts = multipart_parts(recorder.upload_bodies[0])
-    assert json.loads(first_parts["resources"]) == []
-    assert set(zip_contents(first_parts["bits"])) == {*expected, "run"}
-
-    (root / "config.json").write_bytes(b'{"version": 2}\n')
-    expected["config.json"] = b'{"version": 2}\n'
-    second = push_directory(
-        client, app.guid, root, interval=POLL, timeout=60, report=reports.append
-    )
-    assert second.guid != first.guid and second.state == "READY"
-    second_body = recorder.upload_bodies[1]
-    parts = multipart_parts(second_body)
-    # The changed file travels, plus the symlink (links are never matched); the big unchanged
-    # files are named as cached resources instead.
-    assert set(zip_contents(parts["bits"])) == {"config.json", "run"}
-    cached = {entry["path"]: entry for entry in json.loads(parts["resources"])}
-    assert set(cached) == {"bin/run.sh", "big.bin", "lib/nested/deep/data.bin"}
-    assert cached["bin/run.sh"]["mode"] == "755"
-    assert len(second_body) * 20 < len(recorder.upload_bodies[0])
-    assert any("3 already cached" in line for line in reports)
-
-    sink = io.BytesIO()
-    client.download_bits(second.guid, sink)
-    _check_package(sink.getvalue(), expected)
-
-
-# -- login -----------------------------------------------------------------------------------
-
-
-def test_login_with_a_password_and_refresh_give_working_tokens(live: Live) -> None:
-    username = f"user{uuid.uuid4().hex[:8]}"
-    added = subprocess.run(
-        [*CLI, "users", "add", username, "--password", "pw-123"],
-        env=live.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    user_guid = added.stdout.strip()
-    assert token_endpoint(live.url) == live.url
-
-    tokens = login(live.url, username, "pw-123")
-    assert tokens.token_type.lower() == "bearer" and tokens.refresh_token
-    assert tokens.authorization == f"bearer {tokens.access_token}"
-    expiry = token_expiry(tokens.access_token)
-    assert expiry is not None and expiry > datetime.now(UTC)
-
-    with PackagesClient(live.url, live.admin_token) as admin:
-        admin.create_role("organization_user", user_guid, org_guid=live.org.guid)
-        admin.create_role("space_developer", user_guid, space_guid=live.space.guid)
-        app = new_app(admin, live)
-    with PackagesClient(live.url, tokens.authorization) as client:
-        mine = client.create_package(app.guid)
-        assert [p.guid for p in client.list_packages(app_guids=app.guid)] == [mine.guid]
-
-    renewed = refresh(live.url, tokens.refresh_token)
-    assert renewed.access_token and renewed.refresh_token
-    with PackagesClient(live.url, renewed.access_token) as client:
-        assert client.get_package(mine.guid).guid == mine.guid
-
-    with pytest.raises(NotAuthenticatedError) as wrong:
-        login(live.url, username, "wrong")
-    assert (wrong.value.status, wrong.value.title) == (401, "unauthorized")
-    with pytest.raises(CapiError) as bad_refresh:
-        refresh(live.url, "not-a-refresh-token")
-    assert bad_refresh.value.status == 401
