@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.tokens import Claims, TokenVerifier
 from capi_packages.blobstore.base import Blobstore
+from capi_packages.db.session import READ_ONLY
 from capi_packages.errors import MessageParseError, NotAuthorized, PayloadTooLarge
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.settings import Settings
@@ -25,6 +26,8 @@ def get_settings(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on any error."""
     session: Session = request.app.state.sessionmaker()
+    if request.method in ("GET", "HEAD"):
+        session.connection(execution_options={READ_ONLY: True})
     try:
         yield session
         session.commit()
