@@ -19,7 +19,7 @@ help: ## List the targets
 $(BIN)/capi-packages: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[test,postgres,s3]'
 	@touch $@
 
 install: $(BIN)/capi-packages ## Create the virtualenv and install the project with its test tools

@@ -72,7 +72,7 @@ def worker(data_dir: Path | None, once: bool) -> None:
     Example: capi-packages worker --data-dir ./var
     """
     from capi_packages.app import build_registry
-    from capi_packages.blobstore.local import LocalBlobstore
+    from capi_packages.blobstore import make_blobstore
     from capi_packages.db.session import make_engine, make_sessionmaker
     from capi_packages.jobs.worker import Worker
 
@@ -80,7 +80,7 @@ def worker(data_dir: Path | None, once: bool) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _migrate(settings)
     engine = make_engine(settings)
-    w = Worker(make_sessionmaker(engine), settings, LocalBlobstore(settings.blobstore_dir), build_registry())
+    w = Worker(make_sessionmaker(engine), settings, make_blobstore(settings), build_registry())
     if once:
         w.recover_stale()
         click.echo(f"ran {w.run_pending()} job(s)")

@@ -14,7 +14,7 @@ from capi_packages.auth.keys import load_or_create_signing_key
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
 from capi_packages.auth.tokens import TokenVerifier
-from capi_packages.blobstore.local import LocalBlobstore
+from capi_packages.blobstore import make_blobstore
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.http import error_handlers
 from capi_packages.http.request_id import RequestIdMiddleware
@@ -47,7 +47,7 @@ def build_registry() -> Registry:
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
-    blobstore = LocalBlobstore(settings.blobstore_dir)
+    blobstore = make_blobstore(settings)
     signing_key = load_or_create_signing_key(settings.signing_key_file)
     registry = build_registry()
     worker = Worker(sessions, settings, blobstore, registry)

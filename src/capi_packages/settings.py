@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
@@ -66,12 +66,46 @@ class Settings(BaseSettings):
         3600, ge=1, description="Staged upload files untouched this long and owned by no job are removed."
     )
 
+    # Blobstore: files under <data_dir>/blobstore, or an S3 (or S3-compatible) bucket.
+    blobstore_type: str = Field("local", description="`local` (files under the data dir) or `s3`.")
+    s3_bucket: str | None = Field(None, description="Bucket holding packages and the resource pool (s3 only; required).")
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible store (MinIO, Ceph, …); default AWS for the region."
+    )
+    s3_region: str | None = Field(None, description="Region of the bucket; default from the AWS environment/config.")
+    s3_access_key_id: str | None = Field(None, description="Access key; default: boto3's credential chain.")
+    s3_secret_access_key: str | None = Field(None, repr=False, description="Secret key paired with s3_access_key_id.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket, e.g. `capi/` to share a bucket.")
+    s3_addressing_style: str = Field(
+        "auto", description="`auto`, `path` (often needed by MinIO) or `virtual` bucket addressing."
+    )
+
     @field_validator("download_mode")
     @classmethod
     def _known_download_mode(cls, v: str) -> str:
         if v not in ("redirect", "stream"):
             raise ValueError("download_mode must be 'redirect' or 'stream'")
         return v
+
+    @field_validator("blobstore_type")
+    @classmethod
+    def _known_blobstore_type(cls, v: str) -> str:
+        if v not in ("local", "s3"):
+            raise ValueError("blobstore_type must be 'local' or 's3'")
+        return v
+
+    @field_validator("s3_addressing_style")
+    @classmethod
+    def _known_addressing_style(cls, v: str) -> str:
+        if v not in ("auto", "path", "virtual"):
+            raise ValueError("s3_addressing_style must be 'auto', 'path' or 'virtual'")
+        return v
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.blobstore_type == "s3" and not self.s3_bucket:
+            raise ValueError("s3_bucket is required when blobstore_type is 's3'")
+        return self
 
     @property
     def effective_database_url(self) -> str:

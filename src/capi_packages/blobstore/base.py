@@ -12,6 +12,9 @@ class BlobNotFound(Exception):
 
 
 class Blobstore(Protocol):
+    # Optional, outside the protocol: a store that can presign its own download URLs (S3) also has
+    # `signed_url(key, ttl, filename) -> str`; callers look for it with getattr.
+
     def put_file(self, key: str, source: Path) -> None:
         """Store a copy of a local file under key, atomically (readers never see half a blob)."""
 

@@ -1,13 +1,17 @@
-"""Bits endpoints: upload (streamed multipart), download (302 to a signed URL, or 200), signed blobs."""
+"""Bits endpoints: upload (streamed multipart), download (302 to a signed URL, or 200), signed blobs.
+
+With a store that presigns its own URLs (S3) the redirect goes straight to the store."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from capi_packages.blobstore.base import BlobNotFound
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import (
     BlobstoreUnavailable,
@@ -79,16 +83,35 @@ def download_package_bits(guid: str, request: Request, perms: Perms, session: Db
         raise BlobstoreUnavailable()
     if settings.download_mode == "stream":
         return _zip_response(blobstore, key, pkg.guid)
+    presign = getattr(blobstore, "signed_url", None)
+    if presign is not None:
+        # As CC does with fog: the client fetches from the store itself, with no token.
+        return RedirectResponse(presign(key, settings.signed_url_ttl_seconds, f"{pkg.guid}.zip"), status_code=302)
     signed = request.app.state.url_signer.sign(f"/blobs/packages/{pkg.guid}", settings.signed_url_ttl_seconds)
     return RedirectResponse(urls(signed), status_code=302)
 
 
 def _zip_response(blobstore: Any, key: str, guid: str) -> Response:
     path = blobstore.local_path(key)
-    if path is None:
-        raise BlobstoreUnavailable()
-    # FileResponse streams from disk and answers Range requests (206) itself.
-    return FileResponse(path, media_type="application/zip", filename=f"{guid}.zip")
+    if path is not None:
+        # FileResponse streams from disk and answers Range requests (206) itself.
+        return FileResponse(path, media_type="application/zip", filename=f"{guid}.zip")
+    # A remote store (S3): relay the object in 1 MiB chunks (whole body only, no Range).
+    try:
+        size = blobstore.size(key)
+        blob = blobstore.open(key)
+    except BlobNotFound as e:
+        raise BlobstoreUnavailable() from e
+    headers = {"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{guid}.zip"'}
+    return StreamingResponse(_chunks(blob), media_type="application/zip", headers=headers)
+
+
+def _chunks(blob: BinaryIO, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    try:
+        while chunk := blob.read(chunk_size):
+            yield chunk
+    finally:
+        blob.close()
 
 
 @router.get("/blobs/packages/{guid}")

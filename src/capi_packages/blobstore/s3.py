@@ -1,0 +1,174 @@
+"""S3 blobstore (boto3): blobs are objects under an optional key prefix; staging stays on local disk.
+
+boto3 is imported when a store is built, so this module (and the app) imports without the `s3` extra.
+Objects appear atomically: a PUT, or a multipart upload, is visible only once it completes.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from capi_packages.blobstore.base import BlobNotFound
+
+MiB = 1024 * 1024
+MAX_SINGLE_COPY = 5 * 1024**3  # CopyObject's limit; larger objects are copied part by part
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def _is_missing(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code")) in _MISSING
+
+
+class _BodyReader(io.RawIOBase):
+    """A botocore StreamingBody as a raw stream; wrapped in a BufferedReader it is a normal file."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class S3Blobstore:
+    max_single_copy = MAX_SINGLE_COPY
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        prefix: str = "",
+        staging_dir: Path,
+        addressing_style: str = "auto",
+    ) -> None:
+        try:
+            import boto3
+            from boto3.s3.transfer import TransferConfig
+            from botocore.config import Config
+        except ImportError as e:  # pragma: no cover - depends on the installed extras
+            raise RuntimeError("the S3 blobstore needs boto3: pip install 'capi-packages[s3]'") from e
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._staging = staging_dir
+        self._staging.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {
+            "signature_version": "s3v4",
+            "s3": {"addressing_style": addressing_style},
+            "retries": {"mode": "standard", "max_attempts": 5},
+        }
+        if endpoint_url:
+            # S3-compatible stores (MinIO, Ceph, …) often reject the checksums newer botocore adds.
+            options.update(request_checksum_calculation="when_required", response_checksum_validation="when_required")
+        # A session of our own: boto3's default session is not safe to share between threads.
+        self._client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=Config(**options),
+        )
+        # Multipart above 16 MiB in 8 MiB parts; s3transfer holds at most 10 parts in memory at once,
+        # so memory stays bounded whatever the blob's size.
+        self._transfer = TransferConfig(multipart_threshold=16 * MiB, multipart_chunksize=8 * MiB, max_concurrency=4)
+
+    def _key(self, key: str) -> str:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return self.prefix + key
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        # Spooled to local disk, uploaded on a clean exit; the temp file goes either way.
+        with tempfile.NamedTemporaryFile(dir=self._staging, prefix=".s3-upload-") as f:
+            yield cast(BinaryIO, f)
+            self._upload(key, cast(BinaryIO, f))
+
+    def _upload(self, key: str, f: BinaryIO) -> None:
+        # An open handle, not a path: a staging sweep cannot pull the file away mid-upload.
+        f.flush()
+        f.seek(0)
+        self._client.upload_fileobj(f, self.bucket, self._key(key), Config=self._transfer)
+
+    def put_file(self, key: str, source: Path) -> None:
+        with open(source, "rb") as f:
+            self._upload(key, f)
+
+    def move_in(self, key: str, source: Path) -> None:
+        self.put_file(key, source)
+        source.unlink(missing_ok=True)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except self._client.exceptions.ClientError as e:
+            if _is_missing(e):
+                raise BlobNotFound(key) from e
+            raise
+        return cast(BinaryIO, io.BufferedReader(_BodyReader(response["Body"]), MiB))
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return cast(dict[str, Any], self._client.head_object(Bucket=self.bucket, Key=self._key(key)))
+        except self._client.exceptions.ClientError as e:
+            if _is_missing(e):
+                return None
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self._head(key) is not None
+
+    def size(self, key: str) -> int:
+        head = self._head(key)
+        if head is None:
+            raise BlobNotFound(key)
+        return int(head["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        # DeleteObject succeeds for a missing key.
+        self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def copy(self, source_key: str, dest_key: str) -> None:
+        size = self.size(source_key)
+        source = {"Bucket": self.bucket, "Key": self._key(source_key)}
+        if size <= self.max_single_copy:
+            self._client.copy_object(CopySource=source, Bucket=self.bucket, Key=self._key(dest_key))
+        else:
+            # Managed copy: UploadPartCopy in parts, still server-side (no bytes pass through us).
+            self._client.copy(source, self.bucket, self._key(dest_key), Config=self._transfer)
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def staging_dir(self) -> Path:
+        return self._staging
+
+    def signed_url(self, key: str, ttl: int, filename: str) -> str:
+        """A presigned GET URL: whoever holds it downloads the blob as `filename`, no token needed."""
+        safe_name = filename.replace('"', "").replace("\\", "")
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._key(key),
+            "ResponseContentType": "application/zip",
+            "ResponseContentDisposition": f'attachment; filename="{safe_name}"',
+        }
+        return cast(str, self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl))
