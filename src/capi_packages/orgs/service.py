@@ -27,13 +27,22 @@ from capi_packages.orgs.models import App, Organization, Role, RoleType, Space, 
 LIFECYCLE_TYPES = ("buildpack", "docker", "cnb")
 
 
+# Labels and annotations are kept for packages only; on these resources `metadata` is refused as an
+# unknown field rather than accepted and dropped.
+
+
 # --- organizations ------------------------------------------------------------------------------
-def create_org(session: Session, perms: Permissions, body: Any) -> Organization:
-    body = require_object(body)
-    msgs = unknown_fields(body, ("name", "suspended", "metadata")) + name_field(body)
+def _org_message(raw: Any, *, name_required: bool) -> dict[str, Any]:
+    body = require_object(raw)
+    msgs = unknown_fields(body, ("name", "suspended")) + name_field(body, required=name_required)
     if "suspended" in body and not isinstance(body["suspended"], bool):
         msgs.append("Suspended must be a boolean")
     raise_if(msgs)
+    return body
+
+
+def create_org(session: Session, perms: Permissions, raw: Any) -> Organization:
+    body = _org_message(raw, name_required=True)
     if not perms.claims.is_admin:
         raise NotAuthorized()
     if repo.find_org_by_name(session, body["name"]):
@@ -61,12 +70,8 @@ def list_orgs(session: Session, perms: Permissions, query: Any) -> tuple[list[Or
     return paginate(session, stmt, Organization, query)
 
 
-def update_org(session: Session, perms: Permissions, guid: str, body: Any) -> Organization:
-    body = require_object(body)
-    msgs = unknown_fields(body, ("name", "suspended", "metadata")) + name_field(body, required=False)
-    if "suspended" in body and not isinstance(body["suspended"], bool):
-        msgs.append("Suspended must be a boolean")
-    raise_if(msgs)
+def update_org(session: Session, perms: Permissions, guid: str, raw: Any) -> Organization:
+    body = _org_message(raw, name_required=False)
     org = get_org(session, perms, guid)
     if not perms.can_manage_org(org) or ("suspended" in body and not perms.claims.is_admin):
         raise NotAuthorized()
@@ -91,7 +96,7 @@ def delete_org(session: Session, perms: Permissions, guid: str) -> Job:
 # --- spaces -------------------------------------------------------------------------------------
 def create_space(session: Session, perms: Permissions, body: Any) -> Space:
     body = require_object(body)
-    msgs = unknown_fields(body, ("name", "relationships", "metadata")) + name_field(body)
+    msgs = unknown_fields(body, ("name", "relationships")) + name_field(body)
     rel_msgs, org_guid = to_one_relationship(body.get("relationships"), "organization")
     raise_if(msgs + rel_msgs)
     org = repo.find_org(session, org_guid) if org_guid else None
@@ -155,7 +160,7 @@ def _lifecycle(body: dict[str, Any]) -> tuple[list[str], str, dict[str, Any]]:
 
 def create_app(session: Session, perms: Permissions, body: Any) -> App:
     body = require_object(body)
-    msgs = unknown_fields(body, ("name", "relationships", "lifecycle", "environment_variables", "metadata"))
+    msgs = unknown_fields(body, ("name", "relationships", "lifecycle"))
     msgs += name_field(body)
     rel_msgs, space_guid = to_one_relationship(body.get("relationships"), "space")
     lc_msgs, lc_type, lc_data = _lifecycle(body)
