@@ -17,6 +17,7 @@ from capi_packages.auth.tokens import TokenVerifier
 from capi_packages.blobstore import make_blobstore
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.http import error_handlers
+from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.http.urls import UrlBuilder
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.worker = worker
 
     error_handlers.install(app)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(bits_routes.router)
     app.include_router(package_routes.router)

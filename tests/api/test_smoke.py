@@ -23,3 +23,10 @@ def test_a_json_body_over_15_mib_is_refused_with_413(api):
     r = api.client.post("/v3/packages", headers=api.admin, content=b"[" + b"1," * (8 * 1024 * 1024) + b"1]")
     assert r.status_code == 413
     assert r.json()["errors"][0]["title"] == "CF-RequestEntityTooLarge"
+
+
+def test_head_answers_like_get_without_a_body(api):
+    r = api.client.head("/v3/packages", headers=api.admin)
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    assert api.client.head("/v3/packages").status_code == 401
