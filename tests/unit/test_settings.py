@@ -10,6 +10,15 @@ from pydantic import ValidationError
 from capi_packages.settings import load_settings
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """`make` exports CAPI_HOST, CAPI_PORT and CAPI_DATA_DIR; these tests start from none."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("CAPI_")]:
+        monkeypatch.delenv(name)
+
+
 def test_a_toml_config_file_sets_values_and_the_environment_overrides_it(tmp_path, monkeypatch):
     config = tmp_path / "capi.toml"
     config.write_text('port = 9999\nmax_valid_packages_stored = 7\nDOWNLOAD_MODE = "stream"\n')
