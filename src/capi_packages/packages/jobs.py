@@ -51,13 +51,18 @@ def run_copy_bits(ctx: JobContext, job: Job) -> None:
         dest.mark_failed("failed to copy - source package does not exist")
         return
     sha1, sha256 = source.package_hash, source.sha256_checksum
+    ctx.session.commit()  # don't hold the database while bytes are copied
     try:
         ctx.blobstore.copy(package_key(source.guid), package_key(dest.guid))
     except BlobNotFound:
         dest.mark_failed("failed to copy - source package has no bits")
         return
-    # The row may have been deleted while we copied; then the copied blob is garbage.
-    ctx.session.refresh(dest)
+    # The row may have been deleted while we copied; then the copied blob belongs to nobody.
+    ctx.session.expire_all()
+    dest = repository.find_package(ctx.session, payload_str(job, "destination_guid"))
+    if dest is None or dest.state != PackageState.COPYING:
+        ctx.blobstore.delete(package_key(payload_str(job, "destination_guid")))
+        return
     dest.mark_ready(sha1, sha256)
     expire_old_packages(ctx.session, ctx.settings, dest.app_guid)
 

@@ -135,6 +135,8 @@ def process_upload(ctx: JobContext, job: Job) -> None:
     finally:
         out.unlink(missing_ok=True)
         spool.discard()
+    # Another transaction may have deleted or failed the package meanwhile: read it afresh.
+    ctx.session.expire_all()
     pkg = repository.find_package(ctx.session, guid)
     if pkg is None or pkg.state != PackageState.PROCESSING_UPLOAD:
         # Deleted (or failed by a give-up) while we worked: the stored blob belongs to nobody.
