@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from capi_packages.auth.key_files import load_or_create
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,7 @@ def _b64uint(n: int) -> str:
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
-    if not path.exists():
-        _create_key(path)
-    pem = path.read_bytes()
+    pem = load_or_create(path, _new_private_pem)
     private = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(private, rsa.RSAPrivateKey)
     public = private.public_key()
@@ -53,21 +52,8 @@ def load_or_create_signing_key(path: Path) -> SigningKey:
     return SigningKey(kid=kid, private_pem=pem, public_key=public)
 
 
-def _create_key(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
+def _new_private_pem() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
+    return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    # O_EXCL: when the server and `capi-packages token` race on a fresh data dir, one key wins.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from capi_packages.auth.key_files import load_or_create
+
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
@@ -15,19 +17,7 @@ class SecretBox:
 
     @classmethod
     def from_file(cls, path: Path) -> SecretBox:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(AESGCM.generate_key(bit_length=256))
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return cls(path.read_bytes())
+        return cls(load_or_create(path, lambda: AESGCM.generate_key(bit_length=256)))
 
     def encrypt(self, plaintext: str) -> str:
         nonce = os.urandom(12)

@@ -8,21 +8,11 @@ import os
 import time
 from pathlib import Path
 
+from capi_packages.auth.key_files import load_or_create
+
 
 def load_or_create_secret(path: Path, size: int = 32) -> bytes:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(size))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_bytes()
+    return load_or_create(path, lambda: os.urandom(size))
 
 
 class UrlSigner:
