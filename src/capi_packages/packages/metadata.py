@@ -1,35 +1,34 @@
-"""Merging requested labels and annotations into a package's rows, within CC's limits."""
+"""Writing a package's labels and annotations: the shared merge and limits, mirrored into rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from capi_packages.metadata.validation import check_limit, split_key
+from capi_packages.metadata.validation import MetadataChange, split_key
 from capi_packages.packages.models import Package, PackageAnnotation, PackageLabel
 from capi_packages.settings import Settings
 
 
-def _merge(rows: list[Any], requested: dict[str, str | None], row_type: type[Any]) -> None:
-    by_key = {(r.key_prefix, r.key_name): r for r in rows}
-    for key, value in requested.items():
-        prefix, name = split_key(key)
-        existing = by_key.get((prefix, name))
-        if value is None:
-            if existing is not None:
-                rows.remove(existing)
-                del by_key[(prefix, name)]
-        elif existing is not None:
-            existing.value = value
-        else:
-            row = row_type(key_prefix=prefix, key_name=name, value=value)
-            rows.append(row)
-            by_key[(prefix, name)] = row
+def _sync_rows(rows: list[Any], wanted: dict[str, str], row_type: type[Any]) -> None:
+    """Make `rows` hold exactly `wanted`, touching only the rows that change."""
+    existing = {row.key: row for row in rows}
+    for key, row in existing.items():
+        if key not in wanted:
+            rows.remove(row)
+        elif row.value != wanted[key]:
+            row.value = wanted[key]
+    for key, value in wanted.items():
+        if key not in existing:
+            prefix, name = split_key(key)
+            rows.append(row_type(key_prefix=prefix, key_name=name, value=value))
 
 
 def apply(pkg: Package, labels: dict[str, Any], annotations: dict[str, Any], settings: Settings) -> None:
-    before = len(pkg.labels)
-    _merge(pkg.labels, labels, PackageLabel)
-    check_limit(before, len(pkg.labels), len(labels), settings.max_labels_per_resource, "label")
-    before = len(pkg.annotations)
-    _merge(pkg.annotations, annotations, PackageAnnotation)
-    check_limit(before, len(pkg.annotations), len(annotations), settings.max_annotations_per_resource, "annotation")
+    new_labels, new_annotations = MetadataChange(labels, annotations).apply(
+        {row.key: row.value for row in pkg.labels},
+        {row.key: row.value for row in pkg.annotations},
+        max_labels=settings.max_labels_per_resource,
+        max_annotations=settings.max_annotations_per_resource,
+    )
+    _sync_rows(pkg.labels, new_labels, PackageLabel)
+    _sync_rows(pkg.annotations, new_annotations, PackageAnnotation)
