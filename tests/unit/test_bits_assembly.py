@@ -19,7 +19,7 @@ from capi_packages.bits.assembly import (
     build_package_zip,
     parse_resources,
 )
-from capi_packages.bits.fingerprints import Fingerprint, extract_entry, pool_candidates
+from capi_packages.bits.fingerprints import pool_candidates
 from capi_packages.bits.zip_safety import ScannedEntry, data_offset, scan_archive
 from capi_packages.errors import (
     AppBitsUploadInvalid,
@@ -63,7 +63,6 @@ def test_pool_candidates_rules() -> None:
     names = [e.name for e in pool_candidates(entries, 10, 100)]
     # "same-content" repeats the sha1 of "min"; both "dup" entries are ambiguous by name.
     assert names == ["min", "max", "exact", "x700", "setuid"]
-    assert Fingerprint.from_entry(entries[1]) == Fingerprint("min", entries[1].sha1, 10, 0o644)
 
 
 def test_pool_candidates_dedupes_by_sha1() -> None:
@@ -72,12 +71,25 @@ def test_pool_candidates_dedupes_by_sha1() -> None:
     assert [e.name for e in picked] == ["a"]
 
 
-def test_extract_entry_streams_content(tmp_path: Path) -> None:
+def test_scan_spools_the_content_of_the_entries_the_spool_asks_for(tmp_path: Path) -> None:
     content = os.urandom(3 * MiB + 17)
-    path = make_zip(tmp_path / "x.zip", lambda zf: add_file(zf, "dir/blob", content))
-    sink = io.BytesIO()
-    assert extract_entry(path, "dir/blob", sink) == sha1_of(content)
-    assert sink.getvalue() == content
+
+    def build(zf: zipfile.ZipFile) -> None:
+        add_file(zf, "dir/blob", content)
+        add_file(zf, "small", b"tiny")
+        add_link(zf, "link", "dir/blob")
+
+    path = make_zip(tmp_path / "x.zip", build)
+    asked: list[tuple[str, int, int]] = []
+
+    def spool(name: str, size: int, mode: int) -> io.BufferedWriter | None:
+        asked.append((name, size, mode))
+        return open(tmp_path / "spooled", "wb") if name == "dir/blob" else None  # noqa: SIM115
+
+    entries = scan_archive(path, LIMITS, spool)
+    assert asked == [("dir/blob", len(content), 0o644), ("small", 4, 0o644)]  # never links
+    assert (tmp_path / "spooled").read_bytes() == content
+    assert entries[0].sha1 == sha1_of(content)
 
 
 # --- resources -------------------------------------------------------------------------------

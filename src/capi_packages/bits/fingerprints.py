@@ -1,28 +1,11 @@
-"""Which scanned zip entries may enter the resource pool, and streaming one entry out."""
+"""Which scanned zip entries may enter the resource pool."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import zipfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import BinaryIO
 
-from capi_packages.bits.zip_safety import CHUNK, ScannedEntry
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    path: str
-    sha1: str
-    size: int
-    mode: int
-
-    @classmethod
-    def from_entry(cls, entry: ScannedEntry) -> Fingerprint:
-        return cls(path=entry.name, sha1=entry.sha1, size=entry.size, mode=entry.mode)
+from capi_packages.bits.zip_safety import ScannedEntry
 
 
 def pool_candidates(
@@ -51,16 +34,3 @@ def pool_candidates(
         seen.add(entry.sha1)
         candidates.append(entry)
     return candidates
-
-
-def extract_entry(zip_path: str | os.PathLike[str], name: str, dest_fileobj: BinaryIO) -> str:
-    """Stream the content of member `name` into `dest_fileobj`; return its sha1 (hex).
-
-    The caller should compare the result with the scanned sha1 before publishing to the pool.
-    """
-    digest = hashlib.sha1()
-    with zipfile.ZipFile(zip_path) as zf, zf.open(name) as src:
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            dest_fileobj.write(chunk)
-    return digest.hexdigest()

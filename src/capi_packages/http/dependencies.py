@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.tokens import Claims, TokenVerifier
-from capi_packages.blobstore.base import Blobstore
 from capi_packages.db.session import READ_ONLY
 from capi_packages.errors import MessageParseError, NotAuthorized, PayloadTooLarge
 from capi_packages.http.urls import UrlBuilder
@@ -71,16 +70,10 @@ async def get_json_body(request: Request) -> Any:
         raise MessageParseError() from e
 
 
-def get_blobstore(request: Request) -> Blobstore:
-    blobstore: Blobstore = request.app.state.blobstore
-    return blobstore
-
-
 AppSettings = Annotated[Settings, Depends(get_settings)]
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 CurrentUser = Annotated[Claims, Depends(get_claims)]
 JsonBody = Annotated[Any, Depends(get_json_body)]
-BlobstoreDep = Annotated[Blobstore, Depends(get_blobstore)]
 
 
 def get_urls(request: Request) -> UrlBuilder:

@@ -30,7 +30,6 @@ class StagedFile:
 class UploadForm:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, StagedFile] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
 
     def discard(self) -> None:
         for staged in self.files.values():
@@ -108,7 +107,6 @@ class _Collector:
 
     def _part_end(self) -> None:
         assert self._name is not None
-        self.form.order.append(self._name)
         if self._file is not None:
             self._file.close()
             assert self._file_path is not None
