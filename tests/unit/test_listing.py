@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from capi_packages.errors import BadQueryParameter, InvalidRequest
-from capi_packages.http.listing import (
+from capi_packages.listing import (
     APP_PACKAGES_LIST,
     PACKAGES_LIST,
     ListQuery,

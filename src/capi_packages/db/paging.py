@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-T = TypeVar("T")
+from capi_packages.listing import timestamp_bounds
 
 
 class PageRequest(Protocol):
@@ -35,10 +35,6 @@ _OPS = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
 
 def timestamp_clauses(model: Any, timestamps: dict[str, list[Any]]) -> list[Any]:
     """created_ats/updated_ats conditions as SQL: an OR of ANDs per condition, ANDed together."""
-    from sqlalchemy import and_, or_
-
-    from capi_packages.http.listing import timestamp_bounds
-
     clauses = []
     for name, conditions in timestamps.items():
         column = getattr(model, name.removesuffix("s"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from capi_packages.http.listing import (
+from capi_packages.listing import (
     APP_PACKAGES_LIST,
     PACKAGES_LIST,
     ListQuery,

@@ -19,7 +19,7 @@ from capi_packages.errors import (
     ResourceNotFound,
     UnprocessableEntity,
 )
-from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls
+from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, get_json_body
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.models import PackageState, PackageType
@@ -44,8 +44,6 @@ async def _read_form(request: Request, settings: Any) -> UploadForm:
     if content_type.startswith("application/x-www-form-urlencoded"):
         form = await request.form()
         return UploadForm(fields={k: v for k, v in form.items() if isinstance(v, str)})
-    from capi_packages.http.dependencies import get_json_body
-
     body = await get_json_body(request)
     if not isinstance(body, dict):
         raise UnprocessableEntity("Resources must be valid JSON.")
