@@ -11,7 +11,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from capi_packages.auth.tokens import ADMIN, ADMIN_READ_ONLY, GLOBAL_AUDITOR, READ, WRITE, mint_token
+from capi_packages.auth.tokens import (
+    ADMIN,
+    ADMIN_READ_ONLY,
+    GLOBAL_AUDITOR,
+    READ,
+    WRITE,
+    mint_token,
+)
 
 ORG_ROLES = ("organization_user", "organization_manager", "organization_auditor", "organization_billing_manager")
 SPACE_ROLES = ("space_developer", "space_manager", "space_auditor", "space_supporter")

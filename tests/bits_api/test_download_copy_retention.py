@@ -32,11 +32,6 @@ def unprocessable(r, detail):
 
 
 @pytest.fixture
-def world(api):
-    return api.world()
-
-
-@pytest.fixture
 def ready(api, world, run_jobs):
     return uploaded_package(api, world.app["guid"], ZIP, run_jobs)
 

@@ -37,16 +37,6 @@ CHECKSUM_MISMATCH = (
 )
 
 
-@pytest.fixture
-def world(api):
-    return api.world()
-
-
-@pytest.fixture
-def package(api, world):
-    return api.create_package(world.app["guid"])
-
-
 def process(api, guid, run_jobs, zip_bytes=None, resources=None):
     r = upload(api, guid, zip_bytes, resources)
     assert r.status_code == 200, r.text

@@ -24,11 +24,6 @@ def settings_overrides():
 
 
 @pytest.fixture
-def world(api):
-    return api.world()
-
-
-@pytest.fixture
 def pool(api, world, run_jobs):
     """Upload files (name -> bytes, optional modes) so that they enter the pool; return nothing."""
 

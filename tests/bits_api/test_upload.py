@@ -4,41 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
 
-import pytest
-
+from tests.bits_api.bits_support import download_bytes, upload
 from tests.factories import assert_error, make_zip
 
 BIG = 70_000  # above the pool's 65536-byte minimum, so the file is cached
-
-
-def upload(api, guid, zip_bytes=None, resources=None, headers=None, filename="package.zip"):
-    files = {}
-    data = {}
-    if resources is not None:
-        data["resources"] = resources if isinstance(resources, str) else json.dumps(resources)
-    if zip_bytes is not None:
-        files["bits"] = (filename, zip_bytes, "application/zip")
-    return api.client.post(f"/v3/packages/{guid}/upload", data=data, files=files or None, headers=headers or api.admin)
-
-
-def download(api, guid, headers=None):
-    r = api.client.get(f"/v3/packages/{guid}/download", headers=headers or api.admin, follow_redirects=False)
-    if r.status_code != 302:
-        return r
-    return api.client.get(r.headers["location"])
-
-
-@pytest.fixture
-def world(api):
-    return api.world()
-
-
-@pytest.fixture
-def package(api, world):
-    return api.create_package(world.app["guid"])
 
 
 def test_upload_answers_processing_then_job_makes_package_ready(api, package, run_jobs):
@@ -49,11 +20,9 @@ def test_upload_answers_processing_then_job_makes_package_ready(api, package, ru
     run_jobs()
     got = api.ok("GET", f"/v3/packages/{package['guid']}", 200)
     assert got["state"] == "READY", got
-    zipped = download(api, package["guid"])
-    assert zipped.status_code == 200
-    assert zipped.headers["content-type"] == "application/zip"
-    assert got["data"]["checksum"] == {"type": "sha256", "value": hashlib.sha256(zipped.content).hexdigest()}
-    with zipfile.ZipFile(io.BytesIO(zipped.content)) as zf:
+    zipped = download_bytes(api, package["guid"])
+    assert got["data"]["checksum"] == {"type": "sha256", "value": hashlib.sha256(zipped).hexdigest()}
+    with zipfile.ZipFile(io.BytesIO(zipped)) as zf:
         assert zf.read("index.js") == b"console.log(1)"
         assert (zf.getinfo("index.js").external_attr >> 16) & 0o777 == 0o755
         assert sorted(zf.namelist()) == ["index.js", "lib/a.txt"]
@@ -84,7 +53,7 @@ def test_cached_resources_are_merged_into_a_later_package(api, world, run_jobs):
     assert upload(api, second["guid"], make_zip({"new.txt": "n"}), resources).status_code == 200
     run_jobs()
     assert api.ok("GET", f"/v3/packages/{second['guid']}", 200)["state"] == "READY"
-    with zipfile.ZipFile(io.BytesIO(download(api, second["guid"]).content)) as zf:
+    with zipfile.ZipFile(io.BytesIO(download_bytes(api, second["guid"]))) as zf:
         assert zf.read("v3/big.bin") == big
         assert zf.read("v2/big.bin") == big
         assert (zf.getinfo("v2/big.bin").external_attr >> 16) & 0o777 == 0o600

@@ -25,16 +25,6 @@ INVALID_JSON = (422, 10008, "CF-UnprocessableEntity", "Resources must be valid J
 FLAG_OFF = {"feature_app_bits_upload": False}
 
 
-@pytest.fixture
-def world(api):
-    return api.world()
-
-
-@pytest.fixture
-def package(api, world):
-    return api.create_package(world.app["guid"])
-
-
 def missing_guid() -> str:
     return str(uuid.uuid4())
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from capi_packages.db.base import utcnow
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.worker import Worker
-from tests.bits_api.test_upload import upload
+from tests.bits_api.bits_support import upload
 from tests.factories import make_zip
 
 
@@ -141,3 +141,28 @@ def test_maintenance_removes_old_jobs_and_expired_packages(api, run_jobs):
     api.app.state.worker.maintain()
     assert api.client.get(job_url, headers=api.admin).status_code == 404
     assert api.client.get(f"/v3/packages/{expired['guid']}", headers=api.admin).status_code == 404
+
+
+def test_a_long_job_keeps_its_claim_by_heartbeating(api, settings):
+    """A job running longer than the lease is not taken over while its worker is alive."""
+    import threading
+
+    from capi_packages.jobs.queue import enqueue
+    from capi_packages.jobs.registry import Handler, Registry
+
+    registry = Registry()
+    started = threading.Event()
+    registry.register("test.sleep", Handler(lambda _ctx, _job: (started.set(), time.sleep(1.5))))
+    quick = settings.model_copy(update={"worker_lease_seconds": 0.3})
+    worker = Worker(api.app.state.sessionmaker, quick, api.app.state.blobstore, registry, "busy")
+    with api.app.state.sessionmaker() as s, s.begin():
+        enqueue(s, "test.sleep")
+    runner = threading.Thread(target=worker.run_one)
+    runner.start()
+    assert started.wait(10)
+    time.sleep(0.6)  # twice the lease: only the heartbeat keeps the claim fresh
+    observer = Worker(api.app.state.sessionmaker, quick, api.app.state.blobstore, registry, "observer")
+    assert observer.recover_stale() == 0
+    runner.join()
+    with api.app.state.sessionmaker() as s:
+        assert s.scalars(select(Job.state)).one() == "COMPLETE"
