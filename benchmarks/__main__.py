@@ -58,17 +58,25 @@ class Server:
     def __init__(self, data_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "CAPI_DATA_DIR": str(data_dir), "CAPI_PORT": str(self.port),
-                    "CAPI_LOG_LEVEL": "warning", "CAPI_WORKER_POLL_SECONDS": "0.02"}
-        self.proc = subprocess.Popen([*CLI, "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.env = {
+            **os.environ,
+            "CAPI_DATA_DIR": str(data_dir),
+            "CAPI_PORT": str(self.port),
+            "CAPI_LOG_LEVEL": "warning",
+            "CAPI_WORKER_POLL_SECONDS": "0.02",
+        }
+        self.proc = subprocess.Popen(
+            [*CLI, "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(300):
             try:
                 httpx.get(self.url + "/", timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        token = subprocess.run([*CLI, "token", "--user-id", "bench", "--admin"], env=self.env,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        token = subprocess.run(
+            [*CLI, "token", "--user-id", "bench", "--admin"], env=self.env, capture_output=True, text=True, check=True
+        ).stdout.strip()
         self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"bearer {token}"}, timeout=600)
 
     def stop(self) -> None:
@@ -81,13 +89,19 @@ class Server:
         return r.json()
 
     def new_package(self, app_guid: str) -> str:
-        return self.post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app_guid}}}})["guid"]
+        return self.post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app_guid}}}})[
+            "guid"
+        ]
 
     def upload_and_wait(self, guid: str, zip_path: Path | None, resources: list) -> tuple[float, float, int]:
         boundary = "benchboundary"
-        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"resources\"\r\n\r\n{json.dumps(resources)}\r\n").encode()
-        file_head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"bits\"; filename=\"package.zip\"\r\n"
-                     "Content-Type: application/zip\r\n\r\n").encode()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="resources"\r\n\r\n{json.dumps(resources)}\r\n'
+        ).encode()
+        file_head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
+            "Content-Type: application/zip\r\n\r\n"
+        ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
         size = zip_path.stat().st_size if zip_path else 0
 
@@ -102,8 +116,11 @@ class Server:
 
         length = len(head) + len(tail) + (len(file_head) + size if zip_path else 0)
         start = time.perf_counter()
-        r = self.client.post(f"/v3/packages/{guid}/upload", content=body(),
-                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)})
+        r = self.client.post(
+            f"/v3/packages/{guid}/upload",
+            content=body(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(length)},
+        )
         r.raise_for_status()
         request_done = time.perf_counter() - start
         while (state := self.client.get(f"/v3/packages/{guid}").json()["state"]) == "PROCESSING_UPLOAD":
@@ -135,7 +152,9 @@ def main() -> None:
         server = Server(work / "data")
         try:
             org = server.post("/v3/organizations", {"name": "bench"})
-            space = server.post("/v3/spaces", {"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}})
+            space = server.post(
+                "/v3/spaces", {"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}
+            )
             app = server.post("/v3/apps", {"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}})
             rss_before = rss_kib(server.proc.pid)
             request_s, elapsed, sent_first = server.upload_and_wait(server.new_package(app["guid"]), zip_path, [])
@@ -148,10 +167,14 @@ def main() -> None:
             results["rss_growth_per_zip_size"] = round((peak - rss_before) / 1024 / zip_mb, 3)
 
             # Re-push: everything but one changed file matches the pool.
-            fingerprints = [{"checksum": {"value": hashlib.sha1(d).hexdigest()}, "size_in_bytes": len(d), "path": n, "mode": "644"}
-                            for n, d in contents.items()]
+            fingerprints = [
+                {"checksum": {"value": hashlib.sha1(d).hexdigest()}, "size_in_bytes": len(d), "path": n, "mode": "644"}
+                for n, d in contents.items()
+            ]
             changed = next(iter(contents))
-            matched = server.client.post("/v3/resource_matches", json={"resources": fingerprints[1:]}).json()["resources"]
+            matched = server.client.post("/v3/resource_matches", json={"resources": fingerprints[1:]}).json()[
+                "resources"
+            ]
             small = work / "changed.zip"
             with zipfile.ZipFile(small, "w", zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr(changed, b"changed content")
@@ -160,8 +183,15 @@ def main() -> None:
             results["repush_ratio"] = round(sent_second / sent_first, 5)
 
             # resource_matches: 5000 fingerprints vs 1.
-            many = [{"checksum": {"value": hashlib.sha1(str(i).encode()).hexdigest()}, "size_in_bytes": 100_000, "path": f"f{i}", "mode": "644"}
-                    for i in range(4800)] + fingerprints[:200]
+            many = [
+                {
+                    "checksum": {"value": hashlib.sha1(str(i).encode()).hexdigest()},
+                    "size_in_bytes": 100_000,
+                    "path": f"f{i}",
+                    "mode": "644",
+                }
+                for i in range(4800)
+            ] + fingerprints[:200]
             one = many[:1]
             timings = {}
             for label, body in (("one", one), ("many", many)):

@@ -87,7 +87,10 @@ class Api:
         return self.ok("POST", "/v3/organizations", 201, json={"name": name or f"org-{uuid.uuid4().hex[:8]}"})
 
     def create_space(self, org_guid: str, name: str | None = None) -> dict[str, Any]:
-        body = {"name": name or f"space-{uuid.uuid4().hex[:8]}", "relationships": {"organization": {"data": {"guid": org_guid}}}}
+        body = {
+            "name": name or f"space-{uuid.uuid4().hex[:8]}",
+            "relationships": {"organization": {"data": {"guid": org_guid}}},
+        }
         return self.ok("POST", "/v3/spaces", 201, json=body)
 
     def create_app(self, space_guid: str, name: str | None = None, lifecycle: str = "buildpack") -> dict[str, Any]:
@@ -112,7 +115,9 @@ class Api:
             rels["space"] = {"data": {"guid": space}}
         return self.ok("POST", "/v3/roles", 201, json={"type": role, "relationships": rels})
 
-    def create_package(self, app_guid: str, type_: str = "bits", headers: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+    def create_package(
+        self, app_guid: str, type_: str = "bits", headers: dict[str, str] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"type": type_, "relationships": {"app": {"data": {"guid": app_guid}}}, **extra}
         if type_ == "docker" and "data" not in extra:
             body["data"] = {"image": "registry/image:latest"}

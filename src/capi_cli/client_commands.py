@@ -42,9 +42,7 @@ class Session:
     def client(self) -> PackagesClient:
         if self._client is None:
             if not self.api:
-                raise click.UsageError(
-                    "no API URL: pass --api URL, set CAPI_API_URL, or run `capi-packages login`"
-                )
+                raise click.UsageError("no API URL: pass --api URL, set CAPI_API_URL, or run `capi-packages login`")
             self._http = http_client_factory()
             self._client = PackagesClient(
                 self.api,
@@ -87,12 +85,8 @@ def with_session(func: F) -> F:
 
     api_help = "API URL [env CAPI_API_URL; default: the saved login]."
     token_help = "Bearer token [env CAPI_TOKEN; default: the saved login]."
-    command = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(
-        command
-    )
-    command = click.option("--token", envvar="CAPI_TOKEN", metavar="TOKEN", help=token_help)(
-        command
-    )
+    command = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(command)
+    command = click.option("--token", envvar="CAPI_TOKEN", metavar="TOKEN", help=token_help)(command)
     command = click.option("--api", envvar="CAPI_API_URL", metavar="URL", help=api_help)(command)
     return command  # type: ignore[return-value]
 
@@ -168,9 +162,7 @@ def packages() -> None:
 @click.option("--page", type=click.IntRange(min=1), help="Show this page only (default: all).")
 @click.option("--per-page", type=click.IntRange(1, 5000))
 @with_session
-def list_packages(
-    session: Session, created_ats: Sequence[str], updated_ats: Sequence[str], **filters: Any
-) -> None:
+def list_packages(session: Session, created_ats: Sequence[str], updated_ats: Sequence[str], **filters: Any) -> None:
     """List packages, every page unless --page is given. Repeat an option to OR its values.
 
     \b
@@ -274,9 +266,7 @@ def delete_package(session: Session, guid: str, wait: bool, timeout: float) -> N
 @click.option("--resources", type=click.File("r"), help="JSON list of cached resources to add.")
 @with_wait()
 @with_session
-def upload_bits(
-    session: Session, guid: str, zip_file: str, resources: Any, wait: bool, timeout: float
-) -> None:
+def upload_bits(session: Session, guid: str, zip_file: str, resources: Any, wait: bool, timeout: float) -> None:
     """Upload a zip as the bits of a package in AWAITING_UPLOAD.
 
     \b
@@ -362,8 +352,13 @@ def push(session: Session, directory: str, app_guid: str, no_wait: bool, timeout
     report = None if session.as_json else functools.partial(click.echo, err=True)
     with output.ProgressBar("Uploading") as bar:
         package = push_directory(
-            session.client, app_guid, directory, wait=not no_wait, progress=bar,
-            timeout=timeout, report=report,
+            session.client,
+            app_guid,
+            directory,
+            wait=not no_wait,
+            progress=bar,
+            timeout=timeout,
+            report=report,
         )
     if session.as_json:
         output.echo_json(package.raw)
@@ -397,10 +392,7 @@ def login_command(api: str | None, username: str, password: str) -> None:
         if http is not None:
             http.close()
     refresh_token = tokens.refresh_token
-    save_login(
-        dict(api_url=api_url, access_token=tokens.authorization, refresh_token=refresh_token,
-             username=username)
-    )
+    save_login(dict(api_url=api_url, access_token=tokens.authorization, refresh_token=refresh_token, username=username))
     click.echo(f"Logged in to {api_url} as {username}.")
 
 

@@ -37,16 +37,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Left-aligned columns, two spaces apart, headers first."""
     all_rows = [list(headers), *([str(cell) for cell in row] for row in rows)]
     widths = [max(len(row[i]) for row in all_rows) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in all_rows
-    )
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in all_rows)
 
 
 def packages_table(packages: Iterable[Package]) -> str:
-    rows = (
-        (p.guid, p.type, p.state, p.app_guid or "", format_time(p.created_at)) for p in packages
-    )
+    rows = ((p.guid, p.type, p.state, p.app_guid or "", format_time(p.created_at)) for p in packages)
     return table(("guid", "type", "state", "app", "created"), rows)
 
 

@@ -29,7 +29,9 @@ def _migrate(settings: Any) -> None:
 @click.command()
 @click.option("--host", default=None, help="Bind address (CAPI_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (CAPI_PORT, default 8080).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR, default ./var).")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR, default ./var)."
+)
 def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Migrate the database, then serve the API (with the job worker inside).
 
@@ -95,7 +97,9 @@ def worker(data_dir: Path | None, once: bool) -> None:
 @click.option("--admin", is_flag=True, help="Add cloud_controller.admin.")
 @click.option("--scope", "scopes", multiple=True, help="Replace the scopes with exactly these (repeatable).")
 @click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default CAPI_TOKEN_TTL_SECONDS, 3600).")
-def token(data_dir: Path | None, user_id: str, user_name: str | None, admin: bool, scopes: tuple[str, ...], ttl: int | None) -> None:
+def token(
+    data_dir: Path | None, user_id: str, user_name: str | None, admin: bool, scopes: tuple[str, ...], ttl: int | None
+) -> None:
     """Print a bearer token that a server using the same data dir accepts.
 
     Example: curl -H "Authorization: bearer $(capi-packages token --user-id alice --admin)" localhost:8080/v3/packages

@@ -31,9 +31,7 @@ def _borrowed(http_client: httpx.Client | None, timeout: float) -> Iterator[http
         yield owned
 
 
-def token_endpoint(
-    api_url: str, *, http_client: httpx.Client | None = None, timeout: float = 30.0
-) -> str:
+def token_endpoint(api_url: str, *, http_client: httpx.Client | None = None, timeout: float = 30.0) -> str:
     """The UAA URL the API's root document names: `links.login`, else `links.uaa` (as cf)."""
     with _borrowed(http_client, timeout) as http:
         response = http.get(api_url.rstrip("/") + "/", headers={"Accept": "application/json"})

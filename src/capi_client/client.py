@@ -97,9 +97,7 @@ class PackagesClient:
         return cls(api_url, os.environ.get("CAPI_TOKEN") or None, **kwargs)
 
     @classmethod
-    def from_cf_config(
-        cls, path: str | os.PathLike[str] | None = None, **kwargs: Any
-    ) -> PackagesClient:
+    def from_cf_config(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> PackagesClient:
         """A client for the cf CLI's target and token (`~/.cf/config.json` unless `path`)."""
         target, token = auth.read_cf_config(path)
         return cls(target, token, **kwargs)
@@ -149,13 +147,9 @@ class PackagesClient:
         # host): build the request bare, so that neither our token nor the client's default
         # headers or cookies travel there.
         timeout = kw.pop("timeout", self._http.timeout)
-        return httpx.Request(
-            method, url, headers=all_headers, extensions={"timeout": timeout.as_dict()}, **kw
-        )
+        return httpx.Request(method, url, headers=all_headers, extensions={"timeout": timeout.as_dict()}, **kw)
 
-    def _send_raw(
-        self, request: httpx.Request, *, stream: bool = False, bare: bool = False
-    ) -> httpx.Response:
+    def _send_raw(self, request: httpx.Request, *, stream: bool = False, bare: bool = False) -> httpx.Response:
         # No default auth either when the request leaves the API's origin or follows a redirect.
         on_api = self.is_api_origin(request.url) and not bare
         client_auth: Any = httpx.USE_CLIENT_DEFAULT if on_api else None
@@ -209,9 +203,7 @@ class PackagesClient:
         """Every package matching `filters`, across all pages."""
         return self._walk(self.list_packages(**filters))
 
-    def iter_app_packages(
-        self, app_guid: str, **filters: Unpack[AppPackageFilters]
-    ) -> Iterator[Package]:
+    def iter_app_packages(self, app_guid: str, **filters: Unpack[AppPackageFilters]) -> Iterator[Package]:
         """Every package of one app matching `filters`, across all pages."""
         return self._walk(self.list_app_packages(app_guid, **filters))
 
@@ -248,8 +240,11 @@ class PackagesClient:
         password: str | None = None,
     ) -> Package:
         """PATCH labels and annotations (a None value deletes that key) or docker credentials."""
-        fields = {"metadata": dict(metadata) if metadata is not None else None,
-                  "username": username, "password": password}
+        fields = {
+            "metadata": dict(metadata) if metadata is not None else None,
+            "username": username,
+            "password": password,
+        }
         body = {key: value for key, value in fields.items() if value is not None}
         return Package.from_json(self._json("PATCH", f"/v3/packages/{_guid(guid)}", json=body))
 
@@ -299,9 +294,7 @@ class PackagesClient:
                 "Content-Length": str(body.content_length),
             }
             path = f"/v3/packages/{_guid(guid)}/upload"
-            answer = self._json(
-                "POST", path, content=body, headers=headers, timeout=self._transfer_timeout
-            )
+            answer = self._json("POST", path, content=body, headers=headers, timeout=self._transfer_timeout)
         return Package.from_json(answer)
 
     def download_bits(
@@ -320,9 +313,7 @@ class PackagesClient:
         headers = {"Accept": "application/zip, application/json"}
         redirected = False
         for _ in range(MAX_REDIRECTS + 1):
-            request = self._request(
-                "GET", url, headers=headers, timeout=self._transfer_timeout, bare=redirected
-            )
+            request = self._request("GET", url, headers=headers, timeout=self._transfer_timeout, bare=redirected)
             response = self._send_raw(request, stream=True, bare=redirected)
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
@@ -338,9 +329,7 @@ class PackagesClient:
         detail = f"more than {MAX_REDIRECTS} redirects downloading {guid}"
         raise CapiError(None, 0, "TooManyRedirects", detail)
 
-    def match_resources(
-        self, fingerprints: Iterable[Resource | Mapping[str, Any]]
-    ) -> list[Resource]:
+    def match_resources(self, fingerprints: Iterable[Resource | Mapping[str, Any]]) -> list[Resource]:
         """The fingerprints the server's resource cache already holds, asked 5000 at a time."""
         entries = [_resource_json(f) for f in fingerprints]
         matched: list[Resource] = []
@@ -367,9 +356,7 @@ class PackagesClient:
                 raise WaitTimeoutError(f"{what} is still {item.state} after {timeout:g}s")
             self._sleep(min(interval, remaining))
 
-    def wait_for_job(
-        self, job_or_guid: Job | str, timeout: float = 300.0, interval: float = 1.0
-    ) -> Job:
+    def wait_for_job(self, job_or_guid: Job | str, timeout: float = 300.0, interval: float = 1.0) -> Job:
         """Poll until COMPLETE (returned) or FAILED (JobFailedError), for up to `timeout` s."""
         guid = job_or_guid.guid if isinstance(job_or_guid, Job) else job_or_guid
         job = self._poll(lambda: self.get_job(guid), f"job {guid}", timeout, interval)
@@ -423,4 +410,3 @@ class PackagesClient:
             relationships["organization"] = {"data": {"guid": org_guid}}
         body = {"type": type, "relationships": relationships}
         return Role.from_json(self._json("POST", "/v3/roles", json=body))
-

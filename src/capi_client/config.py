@@ -42,9 +42,7 @@ def save_login(data: dict[str, Any], path: Path | None = None) -> None:
         json.dump(data, fileobj, indent=2)
 
 
-def saved_token(
-    api_url: str, *, http_client: httpx.Client | None = None, path: Path | None = None
-) -> str | None:
+def saved_token(api_url: str, *, http_client: httpx.Client | None = None, path: Path | None = None) -> str | None:
     """The saved `bearer …` token for `api_url`, refreshed (and re-saved) when about to expire.
 
     None when the saved login is for another API: a token only ever goes where it was issued.

@@ -157,9 +157,7 @@ def error_from_response(response: httpx.Response) -> CapiError:
     except (json.JSONDecodeError, UnicodeDecodeError):
         errors = None
     if errors is None:
-        return error_class_for(status)(
-            status, 0, f"HTTP {status}", response.text, response=response
-        )
+        return error_class_for(status)(status, 0, f"HTTP {status}", response.text, response=response)
     first = errors[0]
     title = str(first.get("title", f"HTTP {status}"))
     try:

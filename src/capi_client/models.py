@@ -146,8 +146,7 @@ class Job:
             state=str(data.get("state") or ""),
             errors=tuple(dict(e) for e in data.get("errors") or () if isinstance(e, Mapping)),
             warnings=tuple(
-                str(w.get("detail", "")) if isinstance(w, Mapping) else str(w)
-                for w in data.get("warnings") or ()
+                str(w.get("detail", "")) if isinstance(w, Mapping) else str(w) for w in data.get("warnings") or ()
             ),
             created_at=parse_timestamp(data.get("created_at")),
             updated_at=parse_timestamp(data.get("updated_at")),

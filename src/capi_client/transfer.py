@@ -60,9 +60,7 @@ class MultipartUpload:
             self._start = bits.tell()
             self.bits_size = bits.seek(0, os.SEEK_END) - self._start
             bits.seek(self._start)
-            self.content_length = (
-                len(self._head) + len(self._file_head) + self.bits_size + 2 + len(self._tail)
-            )
+            self.content_length = len(self._head) + len(self._file_head) + self.bits_size + 2 + len(self._tail)
 
     def __iter__(self) -> Iterator[bytes]:
         yield self._head
@@ -124,7 +122,6 @@ def open_destination(dest: str | os.PathLike[str] | BinaryIO) -> Iterator[Binary
         with suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-
 
 
 def save_response(

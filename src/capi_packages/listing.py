@@ -67,9 +67,7 @@ PACKAGES_LIST = ListSpec(
     ],
     array_filters={"guids", "states", "types", "app_guids", "space_guids", "organization_guids"},
 )
-APP_PACKAGES_LIST = replace(
-    PACKAGES_LIST, nested_forbidden=["app_guids", "organization_guids", "space_guids"]
-)
+APP_PACKAGES_LIST = replace(PACKAGES_LIST, nested_forbidden=["app_guids", "organization_guids", "space_guids"])
 
 
 @dataclass(frozen=True)
@@ -241,9 +239,7 @@ def _ordering(
     return (match[2], match[1] == "-"), True
 
 
-def parse_list_query(
-    raw_query_string: str, spec: ListSpec, *, max_total_results: int | None = None
-) -> ListQuery:
+def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results: int | None = None) -> ListQuery:
     """Validate a raw query string against `spec`, collecting every CC message in CC's order.
 
     Raises BadQueryParameter with all messages, or InvalidRequest when a key is given both
@@ -286,8 +282,7 @@ def parse_list_query(
     unknown = [key for key in params if key not in spec.allowed]
     if unknown:
         messages.append(
-            f"Unknown query parameter(s): {_quoted(unknown)}. "
-            f"Valid parameters are: {_quoted(spec.allowed)}"
+            f"Unknown query parameter(s): {_quoted(unknown)}. Valid parameters are: {_quoted(spec.allowed)}"
         )
     check_arrays([name for name in array_order if name not in COMMON_ARRAY_FILTERS])
 
@@ -328,9 +323,7 @@ def parse_list_query(
 
 def _to_query(params: dict[str, str]) -> str:
     # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings.
-    pairs = [
-        f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}" for key, value in params.items()
-    ]
+    pairs = [f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}" for key, value in params.items()]
     return "&".join(sorted(pairs))
 
 

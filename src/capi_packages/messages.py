@@ -55,7 +55,10 @@ def to_one_relationship(
         return [*msgs, shape], None
     guid = data["guid"]
     if not isinstance(guid, str):
-        msgs += [f"{prefix} {label} guid must be a string", f"{prefix} {label} guid must be between 1 and 200 characters"]
+        msgs += [
+            f"{prefix} {label} guid must be a string",
+            f"{prefix} {label} guid must be between 1 and 200 characters",
+        ]
         return msgs, None
     if not 1 <= len(guid) <= 200:
         msgs.append(f"{prefix} {label} guid must be between 1 and 200 characters")

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     # Packages and bits (CC names in comments).
     max_package_size: int = Field(GiB, ge=1, description="packages.max_package_size: uncompressed bytes.")
     max_package_entries: int = Field(200_000, ge=1, description="Entries allowed in one package zip.")
-    max_upload_size: int = Field(2 * GiB, ge=1, description="Request body limit for uploads (nginx app_bits_max_body_size).")
+    max_upload_size: int = Field(
+        2 * GiB, ge=1, description="Request body limit for uploads (nginx app_bits_max_body_size)."
+    )
     max_valid_packages_stored: int = Field(5, ge=1, description="packages.max_valid_packages_stored.")
     resource_pool_minimum_size: int = Field(65536, ge=0, description="resource_pool.minimum_size.")
     resource_pool_maximum_size: int = Field(536_870_912, ge=0, description="resource_pool.maximum_size.")
@@ -68,7 +70,9 @@ class Settings(BaseSettings):
 
     # Blobstore: files under <data_dir>/blobstore, or an S3 (or S3-compatible) bucket.
     blobstore_type: str = Field("local", description="`local` (files under the data dir) or `s3`.")
-    s3_bucket: str | None = Field(None, description="Bucket holding packages and the resource pool (s3 only; required).")
+    s3_bucket: str | None = Field(
+        None, description="Bucket holding packages and the resource pool (s3 only; required)."
+    )
     s3_endpoint_url: str | None = Field(
         None, description="Endpoint of an S3-compatible store (MinIO, Ceph, …); default AWS for the region."
     )

@@ -128,69 +128,157 @@ APP = "__APP__"
 VALIDATION_CASES = [
     ("relationships missing", {"type": "bits"}, "Relationships 'relationships' is not an object"),
     ("relationships null", {"type": "bits", "relationships": None}, "Relationships 'relationships' is not an object"),
-    ("relationships a string", {"type": "bits", "relationships": "app"}, "Relationships 'relationships' is not an object"),
-    ("relationships empty", {"type": "bits", "relationships": {}},
-     "Relationships 'relationships' must include one or more valid relationships"),
-    ("extra key in relationships", {"type": "bits", "relationships": {**rel(APP), "potato": {"data": {"guid": "x"}}}},
-     "Relationships Unknown field(s): 'potato'"),
-    ("app missing", {"type": "bits", "relationships": {"app": None}},
-     f"Relationships App can't be blank, {APP_SHAPE}"),
+    (
+        "relationships a string",
+        {"type": "bits", "relationships": "app"},
+        "Relationships 'relationships' is not an object",
+    ),
+    (
+        "relationships empty",
+        {"type": "bits", "relationships": {}},
+        "Relationships 'relationships' must include one or more valid relationships",
+    ),
+    (
+        "extra key in relationships",
+        {"type": "bits", "relationships": {**rel(APP), "potato": {"data": {"guid": "x"}}}},
+        "Relationships Unknown field(s): 'potato'",
+    ),
+    ("app missing", {"type": "bits", "relationships": {"app": None}}, f"Relationships App can't be blank, {APP_SHAPE}"),
     ("app without data", {"type": "bits", "relationships": {"app": {"guid": APP}}}, APP_SHAPE),
     ("app a string", {"type": "bits", "relationships": {"app": APP}}, APP_SHAPE),
-    ("guid a number", {"type": "bits", "relationships": rel(5)},
-     "Relationships App guid must be a string, Relationships App guid must be between 1 and 200 characters"),
-    ("guid null", {"type": "bits", "relationships": rel(None)},
-     "Relationships App guid must be a string, Relationships App guid must be between 1 and 200 characters"),
-    ("guid empty", {"type": "bits", "relationships": rel("")},
-     "Relationships App guid must be between 1 and 200 characters"),
-    ("guid too long", {"type": "bits", "relationships": rel("g" * 201)},
-     "Relationships App guid must be between 1 and 200 characters"),
-    ("docker without data", {"type": "docker", "relationships": rel(APP)}, "Data Image must be a string, Data Image required"),
-    ("docker data without image", {"type": "docker", "relationships": rel(APP), "data": {"username": "u"}},
-     "Data Image must be a string, Data Image required"),
-    ("docker image not a string", {"type": "docker", "relationships": rel(APP), "data": {"image": 5}},
-     "Data Image must be a string"),
-    ("docker data extra key", {"type": "docker", "relationships": rel(APP), "data": {"image": "i", "birthday": "x"}},
-     "Data Unknown field(s): 'birthday'"),
-    ("bits with data", {"type": "bits", "relationships": rel(APP), "data": {"image": "i"}},
-     "Data Data must be empty if provided for bits packages"),
-    ("bits with string data", {"type": "bits", "relationships": rel(APP), "data": "x"},
-     "Data Data must be empty if provided for bits packages"),
+    (
+        "guid a number",
+        {"type": "bits", "relationships": rel(5)},
+        "Relationships App guid must be a string, Relationships App guid must be between 1 and 200 characters",
+    ),
+    (
+        "guid null",
+        {"type": "bits", "relationships": rel(None)},
+        "Relationships App guid must be a string, Relationships App guid must be between 1 and 200 characters",
+    ),
+    (
+        "guid empty",
+        {"type": "bits", "relationships": rel("")},
+        "Relationships App guid must be between 1 and 200 characters",
+    ),
+    (
+        "guid too long",
+        {"type": "bits", "relationships": rel("g" * 201)},
+        "Relationships App guid must be between 1 and 200 characters",
+    ),
+    (
+        "docker without data",
+        {"type": "docker", "relationships": rel(APP)},
+        "Data Image must be a string, Data Image required",
+    ),
+    (
+        "docker data without image",
+        {"type": "docker", "relationships": rel(APP), "data": {"username": "u"}},
+        "Data Image must be a string, Data Image required",
+    ),
+    (
+        "docker image not a string",
+        {"type": "docker", "relationships": rel(APP), "data": {"image": 5}},
+        "Data Image must be a string",
+    ),
+    (
+        "docker data extra key",
+        {"type": "docker", "relationships": rel(APP), "data": {"image": "i", "birthday": "x"}},
+        "Data Unknown field(s): 'birthday'",
+    ),
+    (
+        "bits with data",
+        {"type": "bits", "relationships": rel(APP), "data": {"image": "i"}},
+        "Data Data must be empty if provided for bits packages",
+    ),
+    (
+        "bits with string data",
+        {"type": "bits", "relationships": rel(APP), "data": "x"},
+        "Data Data must be empty if provided for bits packages",
+    ),
     ("bad type", {"type": "potato", "relationships": rel(APP)}, "Type must be one of 'bits, docker'"),
     ("type missing", {"relationships": rel(APP)}, "Type must be one of 'bits, docker'"),
     ("type null", {"type": None, "relationships": rel(APP)}, "Type must be one of 'bits, docker'"),
-    ("unknown top-level fields", {"type": "bits", "relationships": rel(APP), "potato": 1, "bogus": 2},
-     "Unknown field(s): 'potato', 'bogus'"),
-    ("metadata not an object", {"type": "bits", "relationships": rel(APP), "metadata": "x"}, "Metadata must be an object"),
-    ("metadata extra keys", {"type": "bits", "relationships": rel(APP), "metadata": {"other": {}, "extra": {}}},
-     "Metadata has unexpected field(s): 'other' 'extra'"),
-    ("labels not an object", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": "x"}},
-     "Metadata 'labels' is not an object"),
-    ("annotations not an object", {"type": "bits", "relationships": rel(APP), "metadata": {"annotations": 5}},
-     "Metadata 'annotations' is not an object"),
-    ("reserved label prefix", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"CloudFoundry.org/x": "v"}}},
-     "Metadata label key error: prefix 'cloudfoundry.org' is reserved"),
-    ("label prefix without a dot", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"onlycom/x": "v"}}},
-     "Metadata label key error: prefix 'onlycom' must be in valid dns format"),
-    ("label key with two slashes", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"a.b/c/d": "v"}}},
-     "Metadata label key error: key has more than one '/'"),
-    ("empty label key", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"": "v"}}},
-     "Metadata label key error: key cannot be empty string"),
-    ("label key bad edge", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"-bad": "v"}}},
-     "Metadata label key error: '-bad' starts or ends with invalid characters"),
-    ("label key too long", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"k" * 64: "v"}}},
-     "Metadata label key error: 'kkkkkkkk...' is greater than 63 characters"),
-    ("label value bad chars", {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"k": "bad value!"}}},
-     "Metadata label value error: 'bad value!' contains invalid characters"),
-    ("annotation key error", {"type": "bits", "relationships": rel(APP), "metadata": {"annotations": {"a.b/c/d": "v"}}},
-     "Metadata annotation key error: key has more than one '/'"),
-    ("annotation value too long", {"type": "bits", "relationships": rel(APP), "metadata": {"annotations": {"k": "a" * 5001}}},
-     "Metadata annotation value error: 'aaaaaaaa...' is greater than 5000 characters"),
-    ("validators run metadata, unknown keys, then type",
-     {"type": "potato", "relationships": rel(APP), "bogus": 1, "metadata": "x"},
-     "Metadata must be an object, Unknown field(s): 'bogus', Type must be one of 'bits, docker'"),
-    ("bits data before relationships", {"type": "bits", "data": {"x": 1}},
-     "Data Data must be empty if provided for bits packages, Relationships 'relationships' is not an object"),
+    (
+        "unknown top-level fields",
+        {"type": "bits", "relationships": rel(APP), "potato": 1, "bogus": 2},
+        "Unknown field(s): 'potato', 'bogus'",
+    ),
+    (
+        "metadata not an object",
+        {"type": "bits", "relationships": rel(APP), "metadata": "x"},
+        "Metadata must be an object",
+    ),
+    (
+        "metadata extra keys",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"other": {}, "extra": {}}},
+        "Metadata has unexpected field(s): 'other' 'extra'",
+    ),
+    (
+        "labels not an object",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": "x"}},
+        "Metadata 'labels' is not an object",
+    ),
+    (
+        "annotations not an object",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"annotations": 5}},
+        "Metadata 'annotations' is not an object",
+    ),
+    (
+        "reserved label prefix",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"CloudFoundry.org/x": "v"}}},
+        "Metadata label key error: prefix 'cloudfoundry.org' is reserved",
+    ),
+    (
+        "label prefix without a dot",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"onlycom/x": "v"}}},
+        "Metadata label key error: prefix 'onlycom' must be in valid dns format",
+    ),
+    (
+        "label key with two slashes",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"a.b/c/d": "v"}}},
+        "Metadata label key error: key has more than one '/'",
+    ),
+    (
+        "empty label key",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"": "v"}}},
+        "Metadata label key error: key cannot be empty string",
+    ),
+    (
+        "label key bad edge",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"-bad": "v"}}},
+        "Metadata label key error: '-bad' starts or ends with invalid characters",
+    ),
+    (
+        "label key too long",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"k" * 64: "v"}}},
+        "Metadata label key error: 'kkkkkkkk...' is greater than 63 characters",
+    ),
+    (
+        "label value bad chars",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"labels": {"k": "bad value!"}}},
+        "Metadata label value error: 'bad value!' contains invalid characters",
+    ),
+    (
+        "annotation key error",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"annotations": {"a.b/c/d": "v"}}},
+        "Metadata annotation key error: key has more than one '/'",
+    ),
+    (
+        "annotation value too long",
+        {"type": "bits", "relationships": rel(APP), "metadata": {"annotations": {"k": "a" * 5001}}},
+        "Metadata annotation value error: 'aaaaaaaa...' is greater than 5000 characters",
+    ),
+    (
+        "validators run metadata, unknown keys, then type",
+        {"type": "potato", "relationships": rel(APP), "bogus": 1, "metadata": "x"},
+        "Metadata must be an object, Unknown field(s): 'bogus', Type must be one of 'bits, docker'",
+    ),
+    (
+        "bits data before relationships",
+        {"type": "bits", "data": {"x": 1}},
+        "Data Data must be empty if provided for bits packages, Relationships 'relationships' is not an object",
+    ),
 ]
 
 
@@ -210,7 +298,9 @@ def test_an_invalid_create_body_is_rejected_with_the_exact_joined_messages(api, 
 
 def test_an_invalid_annotation_key_with_an_empty_value_is_not_reported(api):
     world = api.world()
-    r = post(api, {"type": "bits", "relationships": rel(world.app["guid"]), "metadata": {"annotations": {"a.b/c/d": ""}}})
+    r = post(
+        api, {"type": "bits", "relationships": rel(world.app["guid"]), "metadata": {"annotations": {"a.b/c/d": ""}}}
+    )
     assert r.status_code == 201, r.text
 
 
@@ -225,7 +315,10 @@ def test_a_null_app_data_passes_validation_and_is_reported_as_an_invalid_app(api
 # --- lifecycle compatibility --------------------------------------------------------------------
 def test_a_bits_package_cannot_be_created_for_a_docker_app(api):
     world = api.world("docker")
-    unprocessable(post(api, {"type": "bits", "relationships": rel(world.app["guid"])}), "Cannot create bits package for a Docker app.")
+    unprocessable(
+        post(api, {"type": "bits", "relationships": rel(world.app["guid"])}),
+        "Cannot create bits package for a Docker app.",
+    )
 
 
 def test_a_docker_package_cannot_be_created_for_a_buildpack_app(api):
@@ -245,14 +338,18 @@ def test_a_cnb_app_accepts_both_package_types(api, type_):
 def test_a_docker_password_longer_than_5000_characters_is_rejected(api):
     world = api.world("docker")
     data = {"image": "busybox", "username": "u", "password": "p" * 5001}
-    unprocessable(post(api, {"type": "docker", "relationships": rel(world.app["guid"]), "data": data}),
-                  "docker_password can be up to 5,000 characters")
+    unprocessable(
+        post(api, {"type": "docker", "relationships": rel(world.app["guid"]), "data": data}),
+        "docker_password can be up to 5,000 characters",
+    )
     assert api.ok("GET", f"/v3/apps/{world.app['guid']}/packages", 200)["resources"] == []
 
 
 def test_a_docker_password_of_exactly_5000_characters_is_accepted(api):
     world = api.world("docker")
-    pkg = api.create_package(world.app["guid"], "docker", data={"image": "busybox", "username": "u", "password": "p" * 5000})
+    pkg = api.create_package(
+        world.app["guid"], "docker", data={"image": "busybox", "username": "u", "password": "p" * 5000}
+    )
     assert pkg["data"]["password"] == "***"
 
 
@@ -268,17 +365,34 @@ class TestMetadataLimitsOnCreate:
 
     def test_too_many_labels_fail_and_nothing_is_created(self, api):
         world = api.world()
-        body = {"type": "bits", "relationships": rel(world.app["guid"]), "metadata": {"labels": {"a": "1", "b": "2", "c": "3"}}}
-        assert_error(post(api, body), 422, 390020, "CF-LabelLimitExceeded",
-                     "Failed to add 3 labels because it would exceed maximum of 2")
+        body = {
+            "type": "bits",
+            "relationships": rel(world.app["guid"]),
+            "metadata": {"labels": {"a": "1", "b": "2", "c": "3"}},
+        }
+        assert_error(
+            post(api, body),
+            422,
+            390020,
+            "CF-LabelLimitExceeded",
+            "Failed to add 3 labels because it would exceed maximum of 2",
+        )
         assert api.ok("GET", f"/v3/apps/{world.app['guid']}/packages", 200)["resources"] == []
 
     def test_too_many_annotations_fail_and_nothing_is_created(self, api):
         world = api.world()
-        body = {"type": "bits", "relationships": rel(world.app["guid"]),
-                "metadata": {"annotations": {"a": "1", "b": "2", "c": "3"}}}
-        assert_error(post(api, body), 422, 390023, "CF-AnnotationLimitExceeded",
-                     "Failed to add 3 annotations because it would exceed maximum of 2")
+        body = {
+            "type": "bits",
+            "relationships": rel(world.app["guid"]),
+            "metadata": {"annotations": {"a": "1", "b": "2", "c": "3"}},
+        }
+        assert_error(
+            post(api, body),
+            422,
+            390023,
+            "CF-AnnotationLimitExceeded",
+            "Failed to add 3 annotations because it would exceed maximum of 2",
+        )
         assert api.ok("GET", f"/v3/apps/{world.app['guid']}/packages", 200)["resources"] == []
 
 
@@ -327,7 +441,9 @@ def test_copying_a_bits_package_creates_a_copying_package_for_the_destination_ap
 def test_copying_a_docker_package_is_ready_without_credentials_even_to_a_buildpack_app(api):
     world = api.world("docker")
     dest = api.create_app(world.space["guid"])
-    source = api.create_package(world.app["guid"], "docker", data={"image": "busybox", "username": "u", "password": "p"})
+    source = api.create_package(
+        world.app["guid"], "docker", data={"image": "busybox", "username": "u", "password": "p"}
+    )
     r = post(api, {"relationships": rel(dest["guid"])}, source_guid=source["guid"])
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "READY"
@@ -348,7 +464,9 @@ def test_the_copy_route_answers_like_the_source_guid_form(api):
     world = api.world()
     dest = api.create_app(world.space["guid"])
     source = api.create_package(world.app["guid"])
-    r = api.client.post(f"/v3/packages/{source['guid']}/copy", json={"relationships": rel(dest["guid"])}, headers=api.admin)
+    r = api.client.post(
+        f"/v3/packages/{source['guid']}/copy", json={"relationships": rel(dest["guid"])}, headers=api.admin
+    )
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "COPYING"
     assert r.json()["relationships"] == {"app": {"data": {"guid": dest["guid"]}}}
@@ -366,12 +484,16 @@ def test_copy_without_a_destination_app_is_an_invalid_app(api):
 
 def test_copy_from_a_missing_source_package_is_an_invalid_source(api):
     world = api.world()
-    unprocessable(post(api, {"relationships": rel(world.app["guid"])}, source_guid="no-such-package"),
-                  "Source package is invalid. Ensure it exists and you have access to it.")
+    unprocessable(
+        post(api, {"relationships": rel(world.app["guid"])}, source_guid="no-such-package"),
+        "Source package is invalid. Ensure it exists and you have access to it.",
+    )
 
 
 def test_copy_to_the_source_packages_own_app_is_rejected(api):
     world = api.world()
     source = api.create_package(world.app["guid"])
-    unprocessable(post(api, {"relationships": rel(world.app["guid"])}, source_guid=source["guid"]),
-                  "Source and destination app cannot be the same")
+    unprocessable(
+        post(api, {"relationships": rel(world.app["guid"])}, source_guid=source["guid"]),
+        "Source and destination app cannot be the same",
+    )

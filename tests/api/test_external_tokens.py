@@ -25,8 +25,16 @@ PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.
 
 def uaa_token(iss=UAA, aud=("cloud_controller",), kid="uaa-key", **extra):
     now = int(time.time())
-    claims = {"user_id": "uaa-user", "user_name": "u", "scope": ["cloud_controller.read", "cloud_controller.admin"],
-              "iss": iss, "aud": list(aud), "iat": now, "exp": now + 600, **extra}
+    claims = {
+        "user_id": "uaa-user",
+        "user_name": "u",
+        "scope": ["cloud_controller.read", "cloud_controller.admin"],
+        "iss": iss,
+        "aud": list(aud),
+        "iat": now,
+        "exp": now + 600,
+        **extra,
+    }
     return jwt.encode(claims, PEM, algorithm="RS256", headers={"kid": kid})
 
 
@@ -37,8 +45,12 @@ def client_for(settings: Settings) -> TestClient:
 @pytest.fixture
 def pem_settings(settings, tmp_path):
     path = tmp_path / "uaa.pem"
-    path.write_bytes(KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return settings.model_copy(update={"jwt_public_key_file": path, "jwt_issuer": UAA, "uaa_url": "https://uaa.example.org"})
+    path.write_bytes(
+        KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return settings.model_copy(
+        update={"jwt_public_key_file": path, "jwt_issuer": UAA, "uaa_url": "https://uaa.example.org"}
+    )
 
 
 def test_a_token_signed_by_the_configured_uaa_key_is_accepted(pem_settings):

@@ -14,8 +14,10 @@ from capi_packages.packages.models import Package
 from tests.factories import assert_error
 
 BASE = "http://api.test"
-VALID_PARAMS = ("'page', 'per_page', 'order_by', 'created_ats', 'updated_ats', 'guids', 'states', 'types', "
-                "'app_guids', 'app_guid', 'space_guids', 'organization_guids', 'label_selector'")
+VALID_PARAMS = (
+    "'page', 'per_page', 'order_by', 'created_ats', 'updated_ats', 'guids', 'states', 'types', "
+    "'app_guids', 'app_guid', 'space_guids', 'organization_guids', 'label_selector'"
+)
 TS_FORMAT = "has an invalid timestamp format. Timestamps should be formatted as 'YYYY-MM-DDThh:mm:ssZ'"
 SQLISH = ["' OR 1=1 --", "1; DROP TABLE packages; --", '") OR ("1"="1', "%' OR '%'='"]
 
@@ -55,9 +57,12 @@ def test_the_first_page_links_to_first_last_and_next(api, three):
     r = get(api, "per_page=2")
     assert guids(r) == three[:2]
     assert r.json()["pagination"] == {
-        "total_results": 3, "total_pages": 2,
-        "first": href("page=1&per_page=2"), "last": href("page=2&per_page=2"),
-        "next": href("page=2&per_page=2"), "previous": None,
+        "total_results": 3,
+        "total_pages": 2,
+        "first": href("page=1&per_page=2"),
+        "last": href("page=2&per_page=2"),
+        "next": href("page=2&per_page=2"),
+        "previous": None,
     }
     assert list(r.json()) == ["pagination", "resources"]
 
@@ -66,9 +71,12 @@ def test_the_last_page_has_a_previous_link_and_no_next(api, three):
     r = get(api, "page=2&per_page=2")
     assert guids(r) == three[2:]
     assert r.json()["pagination"] == {
-        "total_results": 3, "total_pages": 2,
-        "first": href("page=1&per_page=2"), "last": href("page=2&per_page=2"),
-        "next": None, "previous": href("page=1&per_page=2"),
+        "total_results": 3,
+        "total_pages": 2,
+        "first": href("page=1&per_page=2"),
+        "last": href("page=2&per_page=2"),
+        "next": None,
+        "previous": href("page=1&per_page=2"),
     }
 
 
@@ -76,9 +84,12 @@ def test_a_page_past_the_end_is_empty_but_still_links_to_the_previous_page(api, 
     r = get(api, "page=5")
     assert guids(r) == []
     assert r.json()["pagination"] == {
-        "total_results": 3, "total_pages": 1,
-        "first": href("page=1&per_page=50"), "last": href("page=1&per_page=50"),
-        "next": None, "previous": href("page=4&per_page=50"),
+        "total_results": 3,
+        "total_pages": 1,
+        "first": href("page=1&per_page=50"),
+        "last": href("page=1&per_page=50"),
+        "next": None,
+        "previous": href("page=4&per_page=50"),
     }
 
 
@@ -86,8 +97,14 @@ def test_an_empty_list_still_has_one_page(api):
     r = get(api)
     assert r.status_code == 200
     assert r.json() == {
-        "pagination": {"total_results": 0, "total_pages": 1, "first": href("page=1&per_page=50"),
-                       "last": href("page=1&per_page=50"), "next": None, "previous": None},
+        "pagination": {
+            "total_results": 0,
+            "total_pages": 1,
+            "first": href("page=1&per_page=50"),
+            "last": href("page=1&per_page=50"),
+            "next": None,
+            "previous": None,
+        },
         "resources": [],
     }
 
@@ -115,23 +132,26 @@ def test_per_page_5000_is_accepted(api, three):
     assert r.json()["pagination"]["first"] == href("page=1&per_page=5000")
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ("per_page=5001", "Per page must be between 1 and 5000"),
-    ("per_page=0", "Per page must be a positive integer"),
-    ("per_page=-1", "Per page must be a positive integer"),
-    ("per_page=abc", "Per page must be a positive integer"),
-    ("per_page=", "Per page must be a positive integer"),
-    ("page=0", "Page must be a positive integer"),
-    ("page=-3", "Page must be a positive integer"),
-    ("page=abc", "Page must be a positive integer"),
-    ("page=", "Page must be a positive integer"),
-    ("page=0&per_page=0", "Page must be a positive integer, Per page must be a positive integer"),
-    ("order_by=name", "Order by can only be: 'created_at', 'updated_at'"),
-    ("order_by=%2Bguid", "Order by can only be: 'created_at', 'updated_at'"),
-    ("order_by=created_at%20", "Order by can only be: 'created_at', 'updated_at'"),
-    ("invalid=1&bad=2", f"Unknown query parameter(s): 'invalid', 'bad'. Valid parameters are: {VALID_PARAMS}"),
-    ("types[x]=y", "Types must be an array"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("per_page=5001", "Per page must be between 1 and 5000"),
+        ("per_page=0", "Per page must be a positive integer"),
+        ("per_page=-1", "Per page must be a positive integer"),
+        ("per_page=abc", "Per page must be a positive integer"),
+        ("per_page=", "Per page must be a positive integer"),
+        ("page=0", "Page must be a positive integer"),
+        ("page=-3", "Page must be a positive integer"),
+        ("page=abc", "Page must be a positive integer"),
+        ("page=", "Page must be a positive integer"),
+        ("page=0&per_page=0", "Page must be a positive integer, Per page must be a positive integer"),
+        ("order_by=name", "Order by can only be: 'created_at', 'updated_at'"),
+        ("order_by=%2Bguid", "Order by can only be: 'created_at', 'updated_at'"),
+        ("order_by=created_at%20", "Order by can only be: 'created_at', 'updated_at'"),
+        ("invalid=1&bad=2", f"Unknown query parameter(s): 'invalid', 'bad'. Valid parameters are: {VALID_PARAMS}"),
+        ("types[x]=y", "Types must be an array"),
+    ],
+)
 def test_invalid_list_parameters_are_bad_query_parameters(api, query, message):
     bad_query(get(api, query), message)
 
@@ -146,13 +166,16 @@ def test_page_and_per_page_use_their_leading_digits(api, three):
 
 
 def test_a_huge_per_page_is_a_bad_query_parameter_not_a_server_error(api):
-    bad_query(get(api, "per_page=99999999999999999999"),
-              "Per page must be between 1 and 5000, Maximum result (page * per_page) must be less than 9223372036854775807")
+    bad_query(
+        get(api, "per_page=99999999999999999999"),
+        "Per page must be between 1 and 5000, Maximum result (page * per_page) must be less than 9223372036854775807",
+    )
 
 
 def test_a_huge_page_exceeds_the_default_maximum_result(api):
-    bad_query(get(api, "page=99999999999999999999"),
-              "Maximum result (page * per_page) must be less than 9223372036854775807")
+    bad_query(
+        get(api, "page=99999999999999999999"), "Maximum result (page * per_page) must be less than 9223372036854775807"
+    )
 
 
 class TestMaximumTotalResults:
@@ -178,13 +201,16 @@ def timed(api, three) -> list[str]:
     return three
 
 
-@pytest.mark.parametrize(("order_by", "expected", "link"), [
-    ("created_at", [2, 1, 0], "%2Bcreated_at"),
-    ("%2Bcreated_at", [2, 1, 0], "%2Bcreated_at"),
-    ("-created_at", [0, 1, 2], "-created_at"),
-    ("updated_at", [1, 0, 2], "%2Bupdated_at"),
-    ("-updated_at", [2, 0, 1], "-updated_at"),
-])
+@pytest.mark.parametrize(
+    ("order_by", "expected", "link"),
+    [
+        ("created_at", [2, 1, 0], "%2Bcreated_at"),
+        ("%2Bcreated_at", [2, 1, 0], "%2Bcreated_at"),
+        ("-created_at", [0, 1, 2], "-created_at"),
+        ("updated_at", [1, 0, 2], "%2Bupdated_at"),
+        ("-updated_at", [2, 0, 1], "-updated_at"),
+    ],
+)
 def test_order_by_sorts_and_is_echoed_with_an_explicit_direction(api, timed, order_by, expected, link):
     r = get(api, f"order_by={order_by}")
     assert guids(r) == [timed[i] for i in expected]
@@ -228,46 +254,62 @@ def estate(api) -> Estate:
     p1 = api.create_package(w1.app["guid"])["guid"]
     p2 = api.create_package(app2["guid"], "docker")["guid"]
     p3 = api.create_package(w3.app["guid"])["guid"]
-    return Estate(w1.org["guid"], w3.org["guid"], w1.space["guid"], space2["guid"],
-                  w1.app["guid"], app2["guid"], w3.app["guid"], p1, p2, p3)
+    return Estate(
+        w1.org["guid"],
+        w3.org["guid"],
+        w1.space["guid"],
+        space2["guid"],
+        w1.app["guid"],
+        app2["guid"],
+        w3.app["guid"],
+        p1,
+        p2,
+        p3,
+    )
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("guids={p1},{p3}", ["p1", "p3"]),
-    ("guids={p1},%20{p3}", ["p1", "p3"]),
-    ("guids=no-such-guid", []),
-    ("states=READY", ["p2"]),
-    ("states=AWAITING_UPLOAD", ["p1", "p3"]),
-    ("states=AWAITING_UPLOAD,READY", ["p1", "p2", "p3"]),
-    ("states=BOGUS", []),
-    ("states=", []),
-    ("types=docker", ["p2"]),
-    ("types=bits", ["p1", "p3"]),
-    ("types=potato", []),
-    ("app_guids={app1}", ["p1"]),
-    ("app_guids={app1},{app3}", ["p1", "p3"]),
-    ("space_guids={space2}", ["p2"]),
-    ("space_guids={space1},{space2}", ["p1", "p2"]),
-    ("organization_guids={org1}", ["p1", "p2"]),
-    ("organization_guids={org2}", ["p3"]),
-    ("organization_guids={org1}&types=bits", ["p1"]),
-    ("organization_guids={org2}&states=READY", []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("guids={p1},{p3}", ["p1", "p3"]),
+        ("guids={p1},%20{p3}", ["p1", "p3"]),
+        ("guids=no-such-guid", []),
+        ("states=READY", ["p2"]),
+        ("states=AWAITING_UPLOAD", ["p1", "p3"]),
+        ("states=AWAITING_UPLOAD,READY", ["p1", "p2", "p3"]),
+        ("states=BOGUS", []),
+        ("states=", []),
+        ("types=docker", ["p2"]),
+        ("types=bits", ["p1", "p3"]),
+        ("types=potato", []),
+        ("app_guids={app1}", ["p1"]),
+        ("app_guids={app1},{app3}", ["p1", "p3"]),
+        ("space_guids={space2}", ["p2"]),
+        ("space_guids={space1},{space2}", ["p1", "p2"]),
+        ("organization_guids={org1}", ["p1", "p2"]),
+        ("organization_guids={org2}", ["p3"]),
+        ("organization_guids={org1}&types=bits", ["p1"]),
+        ("organization_guids={org2}&states=READY", []),
+    ],
+)
 def test_filters_select_matching_packages_and_combine_with_and(api, estate, query, expected):
     values = vars(estate)
     assert guids(get(api, query.format(**values))) == [values[name] for name in expected]
 
 
-@pytest.mark.parametrize(("query", "link"), [
-    ("types=bits", "page=1&per_page=50&types=bits"),
-    ("guids=a,b", "guids=a%2Cb&page=1&per_page=50"),
-    ("states=READY&order_by=-updated_at&per_page=1", "order_by=-updated_at&page=1&per_page=1&states=READY"),
-    ("label_selector=fruit=strawberry", "label_selector=fruit%3Dstrawberry&page=1&per_page=50"),
-    ("label_selector=" + quote("env in (prod,dev)"), "label_selector=env+in+%28prod%2Cdev%29&page=1&per_page=50"),
-    ("label_selector=!env", "label_selector=%21env&page=1&per_page=50"),
-    ("created_ats=2020-01-01T00:00:00Z", "created_ats=2020-01-01T00%3A00%3A00Z&page=1&per_page=50"),
-    ("created_ats[gt]=2020-01-01T00:00:00Z", "created_ats%5Bgt%5D=2020-01-01T00%3A00%3A00Z&page=1&per_page=50"),
-])
+@pytest.mark.parametrize(
+    ("query", "link"),
+    [
+        ("types=bits", "page=1&per_page=50&types=bits"),
+        ("guids=a,b", "guids=a%2Cb&page=1&per_page=50"),
+        ("states=READY&order_by=-updated_at&per_page=1", "order_by=-updated_at&page=1&per_page=1&states=READY"),
+        ("label_selector=fruit=strawberry", "label_selector=fruit%3Dstrawberry&page=1&per_page=50"),
+        ("label_selector=" + quote("env in (prod,dev)"), "label_selector=env+in+%28prod%2Cdev%29&page=1&per_page=50"),
+        ("label_selector=!env", "label_selector=%21env&page=1&per_page=50"),
+        ("created_ats=2020-01-01T00:00:00Z", "created_ats=2020-01-01T00%3A00%3A00Z&page=1&per_page=50"),
+        ("created_ats[gt]=2020-01-01T00:00:00Z", "created_ats%5Bgt%5D=2020-01-01T00%3A00%3A00Z&page=1&per_page=50"),
+    ],
+)
 def test_list_links_carry_the_requested_filters_sorted_and_escaped(api, query, link):
     r = get(api, query)
     assert r.status_code == 200, r.text
@@ -294,18 +336,23 @@ def test_the_app_route_for_an_unknown_app_is_not_found(api):
     assert_error(get(api, path="/v3/apps/no-such-app/packages"), 404, 10010, "CF-ResourceNotFound", "App not found")
 
 
-@pytest.mark.parametrize(("query", "names"), [
-    ("space_guids=x", "'space_guids'"),
-    ("organization_guids=x", "'organization_guids'"),
-    ("space_guids=x&app_guids=y&organization_guids=z", "'app_guids', 'organization_guids', 'space_guids'"),
-])
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("space_guids=x", "'space_guids'"),
+        ("organization_guids=x", "'organization_guids'"),
+        ("space_guids=x&app_guids=y&organization_guids=z", "'app_guids', 'organization_guids', 'space_guids'"),
+    ],
+)
 def test_the_app_route_rejects_guid_filters_without_listing_valid_parameters(api, three, query, names):
     app_guid = api.ok("GET", f"/v3/packages/{three[0]}", 200)["relationships"]["app"]["data"]["guid"]
     bad_query(get(api, query, path=f"/v3/apps/{app_guid}/packages"), f"Unknown query parameter(s): {names}")
 
 
 def test_the_app_route_validates_the_query_before_looking_up_the_app(api):
-    bad_query(get(api, "space_guids=x", path="/v3/apps/no-such-app/packages"), "Unknown query parameter(s): 'space_guids'")
+    bad_query(
+        get(api, "space_guids=x", path="/v3/apps/no-such-app/packages"), "Unknown query parameter(s): 'space_guids'"
+    )
 
 
 def test_the_app_route_accepts_a_label_selector(api):
@@ -323,41 +370,47 @@ def labelled(api) -> list[str]:
     return [api.create_package(app_guid, metadata={"labels": lab})["guid"] for lab in labels]
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ("env=prod", [0]),
-    ("env==prod", [0]),
-    ("env!=prod", [1, 2, 3]),
-    ("env in (prod,dev)", [0, 1]),
-    ("env in (dev)", [1]),
-    ("env notin (prod)", [1, 2, 3]),
-    ("env notin (prod,dev)", [2, 3]),
-    ("env", [0, 1]),
-    ("!env", [2, 3]),
-    ("env=prod,tier=web", [0]),
-    ("env,!tier", [1]),
-    ("env in (prod,dev),tier!=web", [1]),
-    ("example.com/team=a", [3]),
-    ("example.com/team", [3]),
-    ("env=", []),
-    ("env in ()", []),
-    ("nosuch=x", []),
-])
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("env=prod", [0]),
+        ("env==prod", [0]),
+        ("env!=prod", [1, 2, 3]),
+        ("env in (prod,dev)", [0, 1]),
+        ("env in (dev)", [1]),
+        ("env notin (prod)", [1, 2, 3]),
+        ("env notin (prod,dev)", [2, 3]),
+        ("env", [0, 1]),
+        ("!env", [2, 3]),
+        ("env=prod,tier=web", [0]),
+        ("env,!tier", [1]),
+        ("env in (prod,dev),tier!=web", [1]),
+        ("example.com/team=a", [3]),
+        ("example.com/team", [3]),
+        ("env=", []),
+        ("env in ()", []),
+        ("nosuch=x", []),
+    ],
+)
 def test_label_selectors_filter_packages(api, labelled, selector, expected):
     assert guids(get(api, "label_selector=" + quote(selector, safe=""))) == [labelled[i] for i in expected]
 
 
-@pytest.mark.parametrize(("selector", "message"), [
-    ("", "Missing label_selector value"),
-    (",".join(f"k{i}" for i in range(51)), "Too many label_selector requirements (maximum is 50)"),
-    ("foo = bar", "Invalid label_selector value"),
-    ("foo inn (x)", "Invalid label_selector value"),
-    ("a.b/c/d=x", "key has more than one '/'"),
-    ("underscores_not_allowed/k=v", "prefix 'underscores_not_allowed' must be in valid dns format"),
-    ("cloudfoundry.org/k=v", "prefix 'cloudfoundry.org' is reserved"),
-    ("env in (a, b)", "' b' contains invalid characters"),
-    ("env=" + "v" * 64, "'vvvvvvvv...' is greater than 63 characters"),
-    ("k=-v", "'-v' starts or ends with invalid characters"),
-])
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ("", "Missing label_selector value"),
+        (",".join(f"k{i}" for i in range(51)), "Too many label_selector requirements (maximum is 50)"),
+        ("foo = bar", "Invalid label_selector value"),
+        ("foo inn (x)", "Invalid label_selector value"),
+        ("a.b/c/d=x", "key has more than one '/'"),
+        ("underscores_not_allowed/k=v", "prefix 'underscores_not_allowed' must be in valid dns format"),
+        ("cloudfoundry.org/k=v", "prefix 'cloudfoundry.org' is reserved"),
+        ("env in (a, b)", "' b' contains invalid characters"),
+        ("env=" + "v" * 64, "'vvvvvvvv...' is greater than 63 characters"),
+        ("k=-v", "'-v' starts or ends with invalid characters"),
+    ],
+)
 def test_invalid_label_selectors_are_bad_query_parameters(api, selector, message):
     bad_query(get(api, "label_selector=" + quote(selector, safe="")), message)
 
@@ -367,52 +420,77 @@ def test_fifty_label_selector_requirements_are_allowed(api):
 
 
 # --- timestamp filters (§7.3) ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("query", "expected"), [
-    ("created_ats=2020-01-02T00:00:00Z", [1]),
-    ("created_ats=2020-01-01T00:00:00Z,2020-01-03T00:00:00Z", [0, 2]),
-    ("created_ats=2019-01-01T00:00:00Z", []),
-    ("created_ats[lt]=2020-01-02T00:00:00Z", [2]),
-    ("created_ats[lte]=2020-01-02T00:00:00Z", [1, 2]),
-    ("created_ats[gt]=2020-01-02T00:00:00Z", [0]),
-    ("created_ats[gte]=2020-01-02T00:00:00Z", [0, 1]),
-    ("created_ats[gt]=2020-01-01T00:00:00Z&created_ats[lt]=2020-01-03T00:00:00Z", [1]),
-    ("updated_ats=2021-01-01T00:00:00Z", [1]),
-    ("updated_ats[lt]=2021-01-02T00:00:00Z", [1]),
-    ("updated_ats[gte]=2021-01-02T00:00:00Z", [0, 2]),
-    ("updated_ats[lte]=2021-01-02T00:00:00Z&created_ats[gte]=2020-01-02T00:00:00Z", [0, 1]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("created_ats=2020-01-02T00:00:00Z", [1]),
+        ("created_ats=2020-01-01T00:00:00Z,2020-01-03T00:00:00Z", [0, 2]),
+        ("created_ats=2019-01-01T00:00:00Z", []),
+        ("created_ats[lt]=2020-01-02T00:00:00Z", [2]),
+        ("created_ats[lte]=2020-01-02T00:00:00Z", [1, 2]),
+        ("created_ats[gt]=2020-01-02T00:00:00Z", [0]),
+        ("created_ats[gte]=2020-01-02T00:00:00Z", [0, 1]),
+        ("created_ats[gt]=2020-01-01T00:00:00Z&created_ats[lt]=2020-01-03T00:00:00Z", [1]),
+        ("updated_ats=2021-01-01T00:00:00Z", [1]),
+        ("updated_ats[lt]=2021-01-02T00:00:00Z", [1]),
+        ("updated_ats[gte]=2021-01-02T00:00:00Z", [0, 2]),
+        ("updated_ats[lte]=2021-01-02T00:00:00Z&created_ats[gte]=2020-01-02T00:00:00Z", [0, 1]),
+    ],
+)
 def test_timestamp_filters_match_whole_seconds(api, timed, query, expected):
     assert guids(get(api, query)) == [timed[i] for i in expected]
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ("created_ats=2020-01-01", f"Created ats {TS_FORMAT}"),
-    ("created_ats=2020-01-01T00:00:00.5Z", f"Created ats {TS_FORMAT}"),
-    ("created_ats=" + quote("2020-01-01T00:00:00+01:00"), f"Created ats {TS_FORMAT}"),
-    ("updated_ats[gt]=yesterday", f"Updated ats {TS_FORMAT}"),
-    ("updated_ats[lte]=2020-01-01T00:00:00", f"Updated ats {TS_FORMAT}"),
-    ("created_ats[foo]=2020-01-01T00:00:00Z", "Created ats Invalid relational operator: 'foo'"),
-    ("updated_ats[eq]=2020-01-01T00:00:00Z", "Updated ats Invalid relational operator: 'eq'"),
-    ("created_ats[lt]=2020-01-01T00:00:00Z,2020-01-02T00:00:00Z",
-     "Created ats only accepts one value when using a relational operator"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("created_ats=2020-01-01", f"Created ats {TS_FORMAT}"),
+        ("created_ats=2020-01-01T00:00:00.5Z", f"Created ats {TS_FORMAT}"),
+        ("created_ats=" + quote("2020-01-01T00:00:00+01:00"), f"Created ats {TS_FORMAT}"),
+        ("updated_ats[gt]=yesterday", f"Updated ats {TS_FORMAT}"),
+        ("updated_ats[lte]=2020-01-01T00:00:00", f"Updated ats {TS_FORMAT}"),
+        ("created_ats[foo]=2020-01-01T00:00:00Z", "Created ats Invalid relational operator: 'foo'"),
+        ("updated_ats[eq]=2020-01-01T00:00:00Z", "Updated ats Invalid relational operator: 'eq'"),
+        (
+            "created_ats[lt]=2020-01-01T00:00:00Z,2020-01-02T00:00:00Z",
+            "Created ats only accepts one value when using a relational operator",
+        ),
+    ],
+)
 def test_invalid_timestamp_filters_are_bad_query_parameters(api, query, message):
     bad_query(get(api, query), message)
 
 
-@pytest.mark.parametrize("query", [
-    "created_ats=2020-13-01T00:00:00Z",
-    "created_ats[gt]=2020-02-30T00:00:00Z",
-    "updated_ats=2020-01-01T25:61:61Z",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_ats=2020-13-01T00:00:00Z",
+        "created_ats[gt]=2020-02-30T00:00:00Z",
+        "updated_ats=2020-01-01T25:61:61Z",
+    ],
+)
 def test_out_of_range_timestamps_are_a_client_error_not_a_server_error(api, three, query):
     r = get(api, query)
     assert 400 <= r.status_code < 500 or (r.status_code == 200 and r.json()["resources"] == []), r.text
 
 
 # --- hostile strings ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("param", ["guids", "states", "types", "app_guids", "space_guids", "organization_guids",
-                                   "label_selector", "order_by", "created_ats", "page", "per_page"])
+@pytest.mark.parametrize(
+    "param",
+    [
+        "guids",
+        "states",
+        "types",
+        "app_guids",
+        "space_guids",
+        "organization_guids",
+        "label_selector",
+        "order_by",
+        "created_ats",
+        "page",
+        "per_page",
+    ],
+)
 @pytest.mark.parametrize("value", SQLISH)
 def test_sql_like_strings_are_answered_with_empty_results_or_400_never_500(api, three, param, value):
     r = get(api, f"{param}={quote(value, safe='')}")

@@ -28,17 +28,26 @@ def test_a_duplicate_org_name_is_unprocessable(api):
 
 
 def test_only_admins_create_organizations(api):
-    r = api.client.post("/v3/organizations", headers=api.headers("someone", ["cloud_controller.write"]), json={"name": "x"})
+    r = api.client.post(
+        "/v3/organizations", headers=api.headers("someone", ["cloud_controller.write"]), json={"name": "x"}
+    )
     assert_error(r, 403, 10003, "CF-NotAuthorized", "You are not authorized to perform the requested action")
 
 
 def test_a_space_role_needs_an_org_role_first(api):
     world = api.world()
-    body = {"type": "space_developer", "relationships": {"user": {"data": {"guid": "bob"}},
-                                                          "space": {"data": {"guid": world.space["guid"]}}}}
+    body = {
+        "type": "space_developer",
+        "relationships": {"user": {"data": {"guid": "bob"}}, "space": {"data": {"guid": world.space["guid"]}}},
+    }
     r = api.client.post("/v3/roles", headers=api.admin, json=body)
-    assert_error(r, 422, 10008, "CF-UnprocessableEntity",
-                 "Users cannot be assigned roles in a space if they do not have a role in that space's organization.")
+    assert_error(
+        r,
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Users cannot be assigned roles in a space if they do not have a role in that space's organization.",
+    )
     api.grant("bob", "organization_user", org=world.org["guid"])
     assert api.client.post("/v3/roles", headers=api.admin, json=body).status_code == 201
 
@@ -46,12 +55,23 @@ def test_a_space_role_needs_an_org_role_first(api):
 def test_an_org_manager_creates_spaces_and_grants_roles_in_its_org(api):
     world = api.world()
     manager = api.user("organization_manager", world)
-    space = api.client.post("/v3/spaces", headers=manager, json={
-        "name": "by-manager", "relationships": {"organization": {"data": {"guid": world.org["guid"]}}}})
+    space = api.client.post(
+        "/v3/spaces",
+        headers=manager,
+        json={"name": "by-manager", "relationships": {"organization": {"data": {"guid": world.org["guid"]}}}},
+    )
     assert space.status_code == 201, space.text
-    r = api.client.post("/v3/roles", headers=manager, json={
-        "type": "organization_user", "relationships": {"user": {"data": {"guid": "carol"}},
-                                                       "organization": {"data": {"guid": world.org["guid"]}}}})
+    r = api.client.post(
+        "/v3/roles",
+        headers=manager,
+        json={
+            "type": "organization_user",
+            "relationships": {
+                "user": {"data": {"guid": "carol"}},
+                "organization": {"data": {"guid": world.org["guid"]}},
+            },
+        },
+    )
     assert r.status_code == 201, r.text
     roles = api.ok("GET", "/v3/roles?user_guids=carol", 200, headers=manager)
     assert [x["type"] for x in roles["resources"]] == ["organization_user"]
@@ -72,8 +92,11 @@ def test_an_org_being_deleted_blocks_writes_for_non_admins(api, run_jobs):
     world = api.world()
     developer = api.user("space_developer", world)
     assert api.client.delete(f"/v3/organizations/{world.org['guid']}", headers=api.admin).status_code == 202
-    r = api.client.post("/v3/packages", headers=developer, json={
-        "type": "bits", "relationships": {"app": {"data": {"guid": world.app["guid"]}}}})
+    r = api.client.post(
+        "/v3/packages",
+        headers=developer,
+        json={"type": "bits", "relationships": {"app": {"data": {"guid": world.app["guid"]}}}},
+    )
     assert_error(r, 422, 10020, "CF-ResourceBeingDeleted", "The organization is being deleted")
     run_jobs()
     assert api.client.get(f"/v3/organizations/{world.org['guid']}", headers=api.admin).status_code == 404

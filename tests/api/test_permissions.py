@@ -26,9 +26,18 @@ INVISIBLE = ["organization_auditor", "organization_billing_manager", "organizati
 READ_ONLY_LOCAL = ["organization_manager", "space_manager", "space_auditor", "space_supporter"]
 WRITERS = ["admin", "space_developer"]
 ROLES = [
-    "admin", "admin_read_only", "global_auditor",
-    "organization_manager", "organization_auditor", "organization_billing_manager", "organization_user",
-    "space_developer", "space_manager", "space_auditor", "space_supporter", "no_role",
+    "admin",
+    "admin_read_only",
+    "global_auditor",
+    "organization_manager",
+    "organization_auditor",
+    "organization_billing_manager",
+    "organization_user",
+    "space_developer",
+    "space_manager",
+    "space_auditor",
+    "space_supporter",
+    "no_role",
 ]
 
 
@@ -159,7 +168,13 @@ def test_copy_needs_write_access_to_the_source_space_too(api):
     api.grant(user_id, "space_developer", space=dest_world.space["guid"])
     headers = bearer(api.token(user_id))
     r = copy_request(api, source, dest_world.app["guid"], headers)
-    assert_error(r, 422, 10008, "CF-UnprocessableEntity", "Source package is invalid. Ensure it exists and you have access to it.")
+    assert_error(
+        r,
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Source package is invalid. Ensure it exists and you have access to it.",
+    )
     api.grant(user_id, "space_auditor", space=source_world.space["guid"])
     assert_error(copy_request(api, source, dest_world.app["guid"], headers), 403, 10003, "CF-NotAuthorized", FORBIDDEN)
     api.grant(user_id, "space_developer", space=source_world.space["guid"])
@@ -168,7 +183,9 @@ def test_copy_needs_write_access_to_the_source_space_too(api):
 
 # --- suspended org (§10.3) ------------------------------------------------------------------------------
 def suspend(api: Api, org_guid: str, suspended: bool = True) -> None:
-    assert api.ok("PATCH", f"/v3/organizations/{org_guid}", 200, json={"suspended": suspended})["suspended"] is suspended
+    assert (
+        api.ok("PATCH", f"/v3/organizations/{org_guid}", 200, json={"suspended": suspended})["suspended"] is suspended
+    )
 
 
 def org_suspended(response: Any) -> None:
@@ -180,7 +197,9 @@ def writes(api: Api, world: World, package: dict[str, Any], headers: dict[str, s
     return {
         "create": api.client.post("/v3/packages", json=create_body(world.app["guid"]), headers=headers),
         "copy": copy_request(api, package, dest["guid"], headers),
-        "patch": api.client.patch(f"/v3/packages/{package['guid']}", json={"metadata": {"labels": {"a": "b"}}}, headers=headers),
+        "patch": api.client.patch(
+            f"/v3/packages/{package['guid']}", json={"metadata": {"labels": {"a": "b"}}}, headers=headers
+        ),
         "delete": api.client.delete(f"/v3/packages/{package['guid']}", headers=headers),
     }
 
@@ -248,10 +267,14 @@ def test_unsuspending_the_org_restores_writes(api, world):
 
 
 # --- deleting org or space (§10.3) ------------------------------------------------------------------
-@pytest.mark.parametrize(("target", "detail"), [("organizations", "The organization is being deleted"),
-                                                ("spaces", "The space is being deleted")])
+@pytest.mark.parametrize(
+    ("target", "detail"),
+    [("organizations", "The organization is being deleted"), ("spaces", "The space is being deleted")],
+)
 @pytest.mark.parametrize("operation", ["create", "patch", "delete"])
-def test_a_space_developer_cannot_write_while_the_org_or_space_is_being_deleted(api, world, package, target, detail, operation):
+def test_a_space_developer_cannot_write_while_the_org_or_space_is_being_deleted(
+    api, world, package, target, detail, operation
+):
     headers = api.user("space_developer", world)
     guid = world.org["guid"] if target == "organizations" else world.space["guid"]
     api.ok("DELETE", f"/v3/{target}/{guid}", 202)  # the deletion job is left pending
@@ -311,9 +334,18 @@ def claims(api: Api, **overrides: Any) -> dict[str, Any]:
     settings = api.app.state.settings
     now = int(time.time())
     base = {
-        "jti": uuid.uuid4().hex, "sub": "someone", "user_id": "someone", "user_name": "someone", "email": "someone",
-        "client_id": "cf", "cid": "cf", "scope": [READ, WRITE, ADMIN], "iat": now, "exp": now + 600,
-        "iss": f"{settings.base_url}/oauth/token", "aud": [settings.jwt_audience],
+        "jti": uuid.uuid4().hex,
+        "sub": "someone",
+        "user_id": "someone",
+        "user_name": "someone",
+        "email": "someone",
+        "client_id": "cf",
+        "cid": "cf",
+        "scope": [READ, WRITE, ADMIN],
+        "iat": now,
+        "exp": now + 600,
+        "iss": f"{settings.base_url}/oauth/token",
+        "aud": [settings.jwt_audience],
     }
     base.update(overrides)
     return base
@@ -325,7 +357,9 @@ def b64(data: bytes) -> str:
 
 def fresh_rsa_pem() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def bad_tokens(api: Api) -> dict[str, str]:
@@ -337,12 +371,15 @@ def bad_tokens(api: Api) -> dict[str, str]:
         "garbage": "garbage",
         "three garbage parts": "aaa.bbb.ccc",
         "expired": api.token("admin-user", (READ, WRITE, ADMIN), ttl=-10),
-        "wrong signature with our kid": jwt.encode(claims(api), fresh_rsa_pem(), algorithm="RS256", headers={"kid": key.kid}),
+        "wrong signature with our kid": jwt.encode(
+            claims(api), fresh_rsa_pem(), algorithm="RS256", headers={"kid": key.kid}
+        ),
         "wrong signature without kid": jwt.encode(claims(api), fresh_rsa_pem(), algorithm="RS256"),
         "alg none": jwt.encode(claims(api), None, algorithm="none"),
         "HS256 with our public key": hs256,
-        "wrong audience": jwt.encode(claims(api, aud=["someone_else"]), key.private_pem, algorithm="RS256",
-                                     headers={"kid": key.kid}),
+        "wrong audience": jwt.encode(
+            claims(api, aud=["someone_else"]), key.private_pem, algorithm="RS256", headers={"kid": key.kid}
+        ),
         "tampered payload": _tamper(api.token("someone", (READ, WRITE))),
     }
 
@@ -354,8 +391,17 @@ def _tamper(token: str) -> str:
     return f"{header}.{b64(json.dumps(body).encode())}.{signature}"
 
 
-BAD_TOKEN_NAMES = ["garbage", "three garbage parts", "expired", "wrong signature with our kid", "wrong signature without kid",
-                   "alg none", "HS256 with our public key", "wrong audience", "tampered payload"]
+BAD_TOKEN_NAMES = [
+    "garbage",
+    "three garbage parts",
+    "expired",
+    "wrong signature with our kid",
+    "wrong signature without kid",
+    "alg none",
+    "HS256 with our public key",
+    "wrong audience",
+    "tampered payload",
+]
 
 
 @pytest.mark.parametrize("name", BAD_TOKEN_NAMES)
@@ -389,8 +435,13 @@ def developer_with_scopes(api: Api, world: World, scopes: tuple[str, ...]) -> di
 @pytest.mark.parametrize("scopes", [(WRITE,), ()])
 def test_a_token_without_a_read_scope_cannot_get(api, world, package, scopes):
     headers = developer_with_scopes(api, world, scopes)
-    for path in ("/v3/packages", f"/v3/packages/{package['guid']}", f"/v3/apps/{world.app['guid']}/packages",
-                 f"/v3/packages/{package['guid']}/droplets", "/v3/packages/no-such-package"):
+    for path in (
+        "/v3/packages",
+        f"/v3/packages/{package['guid']}",
+        f"/v3/apps/{world.app['guid']}/packages",
+        f"/v3/packages/{package['guid']}/droplets",
+        "/v3/packages/no-such-package",
+    ):
         assert_error(api.client.get(path, headers=headers), 403, 10003, "CF-NotAuthorized", FORBIDDEN)
 
 

@@ -16,9 +16,18 @@ from tests.factories import assert_error, bearer
 BASE = "http://api.test"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 ROLES = [
-    "admin", "admin_read_only", "global_auditor",
-    "organization_manager", "organization_auditor", "organization_billing_manager", "organization_user",
-    "space_developer", "space_manager", "space_auditor", "space_supporter", "no_role",
+    "admin",
+    "admin_read_only",
+    "global_auditor",
+    "organization_manager",
+    "organization_auditor",
+    "organization_billing_manager",
+    "organization_user",
+    "space_developer",
+    "space_manager",
+    "space_auditor",
+    "space_supporter",
+    "no_role",
 ]
 
 
@@ -69,11 +78,18 @@ def test_patching_metadata_merges_labels_and_annotations_and_null_deletes(api):
         api.world().app["guid"],
         metadata={"labels": {"a": "1", "b": "2", "example.com/c": "3"}, "annotations": {"x": "one", "y": "two"}},
     )
-    body = {"metadata": {"labels": {"b": None, "example.com/c": "30", "d": "4", "gone": None},
-                         "annotations": {"x": None, "z": "three"}}}
+    body = {
+        "metadata": {
+            "labels": {"b": None, "example.com/c": "30", "d": "4", "gone": None},
+            "annotations": {"x": None, "z": "three"},
+        }
+    }
     r = patch(api, pkg["guid"], body)
     assert r.status_code == 200, r.text
-    assert r.json()["metadata"] == {"labels": {"a": "1", "example.com/c": "30", "d": "4"}, "annotations": {"y": "two", "z": "three"}}
+    assert r.json()["metadata"] == {
+        "labels": {"a": "1", "example.com/c": "30", "d": "4"},
+        "annotations": {"y": "two", "z": "three"},
+    }
     assert api.ok("GET", f"/v3/packages/{pkg['guid']}", 200)["metadata"] == r.json()["metadata"]
 
 
@@ -103,24 +119,38 @@ def test_a_metadata_only_patch_leaves_updated_at_unchanged(api):
 
 def test_patching_an_unknown_field_is_unprocessable(api):
     pkg = api.create_package(api.world().app["guid"])
-    assert_error(patch(api, pkg["guid"], {"animals": "dogs"}), 422, 10008, "CF-UnprocessableEntity", "Unknown field(s): 'animals'")
+    assert_error(
+        patch(api, pkg["guid"], {"animals": "dogs"}),
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Unknown field(s): 'animals'",
+    )
 
 
 def test_patch_validation_comes_before_the_package_lookup(api):
-    assert_error(patch(api, "no-such-package", {"animals": "dogs"}), 422, 10008, "CF-UnprocessableEntity",
-                 "Unknown field(s): 'animals'")
+    assert_error(
+        patch(api, "no-such-package", {"animals": "dogs"}),
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Unknown field(s): 'animals'",
+    )
 
 
 def test_patching_an_unknown_package_is_not_found(api):
     not_found(patch(api, "no-such-package", {"metadata": {"labels": {"a": "1"}}}), "Package")
 
 
-@pytest.mark.parametrize(("metadata", "detail"), [
-    ({"labels": {"a.b/c/d": "v"}}, "Metadata label key error: key has more than one '/'"),
-    ({"labels": {"k": "-v"}}, "Metadata label value error: '-v' starts or ends with invalid characters"),
-    ({"annotations": "x"}, "Metadata 'annotations' is not an object"),
-    ("x", "Metadata must be an object"),
-])
+@pytest.mark.parametrize(
+    ("metadata", "detail"),
+    [
+        ({"labels": {"a.b/c/d": "v"}}, "Metadata label key error: key has more than one '/'"),
+        ({"labels": {"k": "-v"}}, "Metadata label value error: '-v' starts or ends with invalid characters"),
+        ({"annotations": "x"}, "Metadata 'annotations' is not an object"),
+        ("x", "Metadata must be an object"),
+    ],
+)
 def test_invalid_metadata_in_a_patch_is_unprocessable(api, metadata, detail):
     pkg = api.create_package(api.world().app["guid"])
     assert_error(patch(api, pkg["guid"], {"metadata": metadata}), 422, 10008, "CF-UnprocessableEntity", detail)
@@ -149,15 +179,25 @@ def test_patching_only_a_docker_password_keeps_showing_a_null_password(api):
 def test_a_docker_password_over_5000_characters_is_rejected_on_patch(api):
     world = api.world("docker")
     pkg = api.create_package(world.app["guid"], "docker", data={"image": "busybox"})
-    assert_error(patch(api, pkg["guid"], {"username": "u", "password": "p" * 5001}), 422, 10008,
-                 "CF-UnprocessableEntity", "docker_password can be up to 5,000 characters")
+    assert_error(
+        patch(api, pkg["guid"], {"username": "u", "password": "p" * 5001}),
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "docker_password can be up to 5,000 characters",
+    )
 
 
 @pytest.mark.parametrize("body", [{"username": "alice"}, {"password": "pw"}, {"username": "u", "password": "p"}])
 def test_docker_credentials_cannot_be_set_on_a_bits_package(api, body):
     pkg = api.create_package(api.world().app["guid"])
-    assert_error(patch(api, pkg["guid"], body), 422, 10008, "CF-UnprocessableEntity",
-                 "Cannot update Docker credentials for a buildpack app.")
+    assert_error(
+        patch(api, pkg["guid"], body),
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Cannot update Docker credentials for a buildpack app.",
+    )
 
 
 def test_null_docker_credentials_on_a_bits_package_are_accepted(api):
@@ -171,8 +211,13 @@ def test_the_credentials_check_comes_before_the_write_check(api):
     world = api.world()
     pkg = api.create_package(world.app["guid"])
     auditor = api.user("space_auditor", world)
-    assert_error(patch(api, pkg["guid"], {"username": "u"}, auditor), 422, 10008, "CF-UnprocessableEntity",
-                 "Cannot update Docker credentials for a buildpack app.")
+    assert_error(
+        patch(api, pkg["guid"], {"username": "u"}, auditor),
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Cannot update Docker credentials for a buildpack app.",
+    )
 
 
 class TestMetadataLimitsOnPatch:
@@ -183,13 +228,24 @@ class TestMetadataLimitsOnPatch:
     def test_a_patch_that_grows_labels_past_the_limit_fails_and_changes_nothing(self, api):
         pkg = api.create_package(api.world().app["guid"], metadata={"labels": {"a": "1", "b": "2"}})
         r = patch(api, pkg["guid"], {"metadata": {"labels": {"c": "3"}, "annotations": {"n": "1"}}})
-        assert_error(r, 422, 390020, "CF-LabelLimitExceeded", "Failed to add 1 labels because it would exceed maximum of 2")
-        assert api.ok("GET", f"/v3/packages/{pkg['guid']}", 200)["metadata"] == {"labels": {"a": "1", "b": "2"}, "annotations": {}}
+        assert_error(
+            r, 422, 390020, "CF-LabelLimitExceeded", "Failed to add 1 labels because it would exceed maximum of 2"
+        )
+        assert api.ok("GET", f"/v3/packages/{pkg['guid']}", 200)["metadata"] == {
+            "labels": {"a": "1", "b": "2"},
+            "annotations": {},
+        }
 
     def test_a_patch_that_grows_annotations_past_the_limit_fails(self, api):
         pkg = api.create_package(api.world().app["guid"], metadata={"annotations": {"a": "1", "b": "2"}})
         r = patch(api, pkg["guid"], {"metadata": {"annotations": {"c": "3"}}})
-        assert_error(r, 422, 390023, "CF-AnnotationLimitExceeded", "Failed to add 1 annotations because it would exceed maximum of 2")
+        assert_error(
+            r,
+            422,
+            390023,
+            "CF-AnnotationLimitExceeded",
+            "Failed to add 1 annotations because it would exceed maximum of 2",
+        )
 
     def test_a_patch_that_keeps_the_count_at_the_limit_succeeds(self, api):
         pkg = api.create_package(api.world().app["guid"], metadata={"labels": {"a": "1", "b": "2"}})
@@ -281,14 +337,17 @@ def test_a_job_needs_a_read_scope(api):
 
 
 # --- unknown routes -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/v3/potatoes"),
-    ("GET", "/v3/packages/some-guid/potatoes"),
-    ("POST", "/v3/nothing/here"),
-    ("GET", "/v2/packages"),
-    ("PUT", "/v3/packages/some-guid"),
-    ("DELETE", "/v3/packages"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v3/potatoes"),
+        ("GET", "/v3/packages/some-guid/potatoes"),
+        ("POST", "/v3/nothing/here"),
+        ("GET", "/v2/packages"),
+        ("PUT", "/v3/packages/some-guid"),
+        ("DELETE", "/v3/packages"),
+    ],
+)
 def test_an_unknown_route_is_an_unknown_request(api, method, path):
     r = api.client.request(method, path, headers=api.admin)
     assert_error(r, 404, 10000, "CF-NotFound", "Unknown request")
@@ -301,8 +360,14 @@ def test_a_packages_droplets_are_an_empty_paginated_list(api):
     assert r.status_code == 200, r.text
     href = f"{BASE}/v3/packages/{pkg['guid']}/droplets?page=1&per_page=50"
     assert r.json() == {
-        "pagination": {"total_results": 0, "total_pages": 1, "first": {"href": href}, "last": {"href": href},
-                       "next": None, "previous": None},
+        "pagination": {
+            "total_results": 0,
+            "total_pages": 1,
+            "first": {"href": href},
+            "last": {"href": href},
+            "next": None,
+            "previous": None,
+        },
         "resources": [],
     }
 
@@ -312,13 +377,16 @@ def test_droplet_list_links_keep_the_package_base_path(api):
     r = api.client.get(f"/v3/packages/{pkg['guid']}/droplets?per_page=2&states=STAGED", headers=api.admin)
     assert r.status_code == 200, r.text
     assert r.json()["pagination"]["first"] == {
-        "href": f"{BASE}/v3/packages/{pkg['guid']}/droplets?page=1&per_page=2&states=STAGED"}
+        "href": f"{BASE}/v3/packages/{pkg['guid']}/droplets?page=1&per_page=2&states=STAGED"
+    }
 
 
 def test_the_current_parameter_is_rejected_on_a_packages_droplets(api):
     pkg = api.create_package(api.world().app["guid"])
     r = api.client.get(f"/v3/packages/{pkg['guid']}/droplets?current=true", headers=api.admin)
-    assert_error(r, 400, 10005, "CF-BadQueryParameter", "The query parameter is invalid: Unknown query parameter(s): 'current'")
+    assert_error(
+        r, 400, 10005, "CF-BadQueryParameter", "The query parameter is invalid: Unknown query parameter(s): 'current'"
+    )
 
 
 def test_an_unknown_parameter_is_rejected_on_a_packages_droplets(api):

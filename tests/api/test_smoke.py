@@ -10,7 +10,17 @@ def test_admin_creates_world_and_bits_package(api):
     world = api.world()
     pkg = api.create_package(world.app["guid"])
     assert pkg["state"] == "AWAITING_UPLOAD"
-    assert list(pkg) == ["guid", "created_at", "updated_at", "type", "data", "state", "relationships", "metadata", "links"]
+    assert list(pkg) == [
+        "guid",
+        "created_at",
+        "updated_at",
+        "type",
+        "data",
+        "state",
+        "relationships",
+        "metadata",
+        "links",
+    ]
 
 
 def test_responses_carry_the_request_id_given_or_a_new_one(client):

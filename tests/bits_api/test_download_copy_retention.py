@@ -52,7 +52,9 @@ def test_roles_that_cannot_read_secrets_are_forbidden_to_download(api, world, re
     assert_error(get_download(api, ready["guid"], api.user(role, world)), *NOT_AUTHORIZED)
 
 
-@pytest.mark.parametrize("role", ["organization_auditor", "organization_billing_manager", "organization_user", "no_role"])
+@pytest.mark.parametrize(
+    "role", ["organization_auditor", "organization_billing_manager", "organization_user", "no_role"]
+)
 def test_roles_that_cannot_see_the_package_get_not_found_on_download(api, world, ready, role):
     assert_error(get_download(api, ready["guid"], api.user(role, world)), *PACKAGE_NOT_FOUND)
 
@@ -181,7 +183,9 @@ def test_accept_json_on_download_still_gets_the_zip(api, ready):
 def test_a_ready_package_whose_blob_vanished_gives_blobstore_unavailable(api, ready):
     package_blob_path(api, ready["guid"]).unlink()
     r = get_download(api, ready["guid"])
-    assert_error(r, 502, 150006, "CF-BlobstoreUnavailable", "Failed to perform operation due to blobstore unavailability.")
+    assert_error(
+        r, 502, 150006, "CF-BlobstoreUnavailable", "Failed to perform operation due to blobstore unavailability."
+    )
 
 
 # --- download: stream mode ----------------------------------------------------------------------
@@ -217,7 +221,9 @@ def test_stream_mode_ignores_accept_json(api, ready):
 def test_stream_mode_with_a_vanished_blob_gives_blobstore_unavailable(api, ready):
     package_blob_path(api, ready["guid"]).unlink()
     r = get_download(api, ready["guid"])
-    assert_error(r, 502, 150006, "CF-BlobstoreUnavailable", "Failed to perform operation due to blobstore unavailability.")
+    assert_error(
+        r, 502, 150006, "CF-BlobstoreUnavailable", "Failed to perform operation due to blobstore unavailability."
+    )
 
 
 # --- copy ---------------------------------------------------------------------------------------
@@ -253,7 +259,8 @@ def test_copying_a_bits_package_goes_through_copying_to_ready_with_the_same_bits
 def test_copying_a_docker_package_is_ready_at_once_without_credentials_or_metadata(api, form):
     docker = api.world(lifecycle="docker")
     source = api.create_package(
-        docker.app["guid"], type_="docker",
+        docker.app["guid"],
+        type_="docker",
         data={"image": "registry/app:1.2", "username": "bob", "password": "hunter2"},
         metadata={"labels": {"env": "prod"}, "annotations": {"note": "x"}},
     )
@@ -279,7 +286,8 @@ def test_a_docker_package_may_be_copied_to_a_buildpack_app(api, world):
 
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize(
-    "body", [{"relationships": {"app": {"data": {"guid": "no-such-app"}}}}, {}, {"relationships": {"app": {"data": None}}}],
+    "body",
+    [{"relationships": {"app": {"data": {"guid": "no-such-app"}}}}, {}, {"relationships": {"app": {"data": None}}}],
     ids=["unknown-app", "no-relationships", "null-data"],
 )
 def test_copy_to_a_missing_app_is_invalid(api, ready, form, body):
@@ -298,18 +306,24 @@ def test_a_missing_destination_is_reported_before_a_missing_source(api):
 
 @pytest.mark.parametrize("form", FORMS)
 def test_copy_into_the_source_app_is_refused(api, world, ready, form):
-    unprocessable(copy_request(api, form, ready["guid"], world.app["guid"]), "Source and destination app cannot be the same")
+    unprocessable(
+        copy_request(api, form, ready["guid"], world.app["guid"]), "Source and destination app cannot be the same"
+    )
 
 
 @pytest.mark.parametrize("form", FORMS)
-@pytest.mark.parametrize("role", ["space_manager", "space_auditor", "space_supporter", "organization_manager",
-                                  "admin_read_only", "global_auditor"])
+@pytest.mark.parametrize(
+    "role",
+    ["space_manager", "space_auditor", "space_supporter", "organization_manager", "admin_read_only", "global_auditor"],
+)
 def test_read_only_roles_are_forbidden_to_copy(api, world, ready, form, role):
     dest_app = api.create_app(world.space["guid"])
     assert_error(copy_request(api, form, ready["guid"], dest_app["guid"], api.user(role, world)), *NOT_AUTHORIZED)
 
 
-@pytest.mark.parametrize("role", ["organization_auditor", "organization_billing_manager", "organization_user", "no_role"])
+@pytest.mark.parametrize(
+    "role", ["organization_auditor", "organization_billing_manager", "organization_user", "no_role"]
+)
 def test_roles_that_cannot_see_the_app_get_app_invalid_on_copy(api, world, ready, role):
     dest_app = api.create_app(world.space["guid"])
     unprocessable(copy_request(api, "path", ready["guid"], dest_app["guid"], api.user(role, world)), APP_INVALID)

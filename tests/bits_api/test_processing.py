@@ -32,9 +32,7 @@ from tests.factories import make_zip
 INVALID_ZIP = "The app upload is invalid: Invalid zip archive."
 BIG_A = b"A" * 70_000  # above the default 65536-byte pool minimum
 BIG_B = bytes(range(256)) * 300  # 76_800 bytes
-CHECKSUM_MISMATCH = (
-    "One or more cached resources did not match the given checksum. They have been deleted; please retry package upload."
-)
+CHECKSUM_MISMATCH = "One or more cached resources did not match the given checksum. They have been deleted; please retry package upload."
 
 
 def process(api, guid, run_jobs, zip_bytes=None, resources=None):
@@ -54,17 +52,19 @@ def assert_failed(got, error):
 # --- what is stored ---------------------------------------------------------------------------
 def test_the_stored_package_keeps_every_files_bytes_and_mode_and_symlinks_stay_symlinks(api, package, run_jobs):
     binary = bytes(range(256)) * 40
-    z = zip_entries([
-        directory("bin"),
-        regular("bin/run.sh", "#!/bin/sh\necho hi\n", 0o755),
-        regular("secret.key", "k", 0o600),
-        regular("data.bin", binary, 0o644),
-        directory("lib"),
-        directory("lib/nested"),
-        regular("lib/nested/deep.txt", "deep", 0o640),
-        symlink("current", "lib/nested/deep.txt"),
-        symlink("lib/up", "../secret.key"),
-    ])
+    z = zip_entries(
+        [
+            directory("bin"),
+            regular("bin/run.sh", "#!/bin/sh\necho hi\n", 0o755),
+            regular("secret.key", "k", 0o600),
+            regular("data.bin", binary, 0o644),
+            directory("lib"),
+            directory("lib/nested"),
+            regular("lib/nested/deep.txt", "deep", 0o640),
+            symlink("current", "lib/nested/deep.txt"),
+            symlink("lib/up", "../secret.key"),
+        ]
+    )
     got = process(api, package["guid"], run_jobs, z)
     assert got["state"] == "READY", got
     assert got["data"]["error"] is None
@@ -159,7 +159,10 @@ def test_a_zip_whose_headers_understate_the_size_is_refused(api, package, run_jo
     z[cd + 24 : cd + 28] = (100).to_bytes(4, "little")  # central usize
     got = process(api, package["guid"], run_jobs, bytes(z))
     assert got["state"] == "FAILED"
-    assert got["data"]["error"] in (INVALID_ZIP, "The app package is invalid: Package may not be larger than 10000000 bytes")
+    assert got["data"]["error"] in (
+        INVALID_ZIP,
+        "The app package is invalid: Package may not be larger than 10000000 bytes",
+    )
 
 
 @pytest.mark.parametrize("settings_overrides", [{"max_package_entries": 5}])
@@ -252,7 +255,8 @@ def test_a_resource_mode_without_owner_read_and_write_fails_the_package(api, wor
     resources = [{"sha1": sha1(BIG_A), "size": len(BIG_A), "fn": "a", "mode": mode}]
     got = process(api, package["guid"], run_jobs, make_zip({"ok": "ok"}), resources)
     assert_failed(
-        got, f"The resource file mode is invalid: File mode '{mode}' with path 'a' is invalid. Minimum file mode is '0600'"
+        got,
+        f"The resource file mode is invalid: File mode '{mode}' with path 'a' is invalid. Minimum file mode is '0600'",
     )
 
 
@@ -305,7 +309,9 @@ def test_the_size_limit_also_counts_merged_resources(api, world, package, run_jo
 def test_concurrent_uploads_to_several_packages_all_become_ready(api, world, run_jobs):
     apps = [world.app] + [api.create_app(world.space["guid"]) for _ in range(2)]
     packages = [api.create_package(apps[i % len(apps)]["guid"]) for i in range(8)]
-    zips = {p["guid"]: make_zip({"id.txt": p["guid"], "blob.bin": bytes([i]) * (1000 + i)}) for i, p in enumerate(packages)}
+    zips = {
+        p["guid"]: make_zip({"id.txt": p["guid"], "blob.bin": bytes([i]) * (1000 + i)}) for i, p in enumerate(packages)
+    }
 
     def send(guid):
         return upload(api, guid, zips[guid]).status_code

@@ -17,8 +17,12 @@ def test_5000_fingerprints_are_matched_with_one_pool_query(api):
     event.listen(engine, "before_cursor_execute", record)
     try:
         resources = [
-            {"checksum": {"value": hashlib.sha1(str(i).encode()).hexdigest()}, "size_in_bytes": 100_000,
-             "path": f"f{i}", "mode": "644"}
+            {
+                "checksum": {"value": hashlib.sha1(str(i).encode()).hexdigest()},
+                "size_in_bytes": 100_000,
+                "path": f"f{i}",
+                "mode": "644",
+            }
             for i in range(5000)
         ]
         r = api.client.post("/v3/resource_matches", headers=api.admin, json={"resources": resources})

@@ -74,10 +74,12 @@ def test_matches_answer_201_with_the_cached_entries_in_cc_shape(api, pool):
     r = match(api, [fingerprint(a, "dir/a.txt", "644"), unknown, fingerprint(b, "b.txt", "0755")])
     assert r.status_code == 201, r.text
     assert r.headers["content-type"].startswith("application/json")
-    assert r.json() == {"resources": [
-        {"checksum": {"value": sha1(a)}, "size_in_bytes": 500, "path": "dir/a.txt", "mode": "644"},
-        {"checksum": {"value": sha1(b)}, "size_in_bytes": 600, "path": "b.txt", "mode": "0755"},
-    ]}
+    assert r.json() == {
+        "resources": [
+            {"checksum": {"value": sha1(a)}, "size_in_bytes": 500, "path": "dir/a.txt", "mode": "644"},
+            {"checksum": {"value": sha1(b)}, "size_in_bytes": 600, "path": "b.txt", "mode": "0755"},
+        ]
+    }
     assert list(r.json()["resources"][0]) == ["checksum", "size_in_bytes", "path", "mode"]
 
 
@@ -110,7 +112,9 @@ def test_an_empty_resources_array_needs_at_least_one(api):
 
 
 def test_more_than_5000_resources_are_refused(api):
-    unprocessable(match(api, [valid(path=f"f{i}") for i in range(5001)]), "Resources array can have at most 5000 resources")
+    unprocessable(
+        match(api, [valid(path=f"f{i}") for i in range(5001)]), "Resources array can have at most 5000 resources"
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,8 +154,13 @@ def test_a_missing_size_is_a_non_integer_size(api):
 
 def test_every_broken_rule_is_reported_once_in_the_reference_order(api):
     broken = [
-        valid(mode="9"), valid(mode=7), valid(size_in_bytes=-5), valid(size_in_bytes="x"),
-        valid(checksum={"value": "short"}), valid(checksum={"value": 1}), valid(checksum="x"),
+        valid(mode="9"),
+        valid(mode=7),
+        valid(size_in_bytes=-5),
+        valid(size_in_bytes="x"),
+        valid(checksum={"value": "short"}),
+        valid(checksum={"value": 1}),
+        valid(checksum="x"),
     ]
     r = match(api, broken * 3 + [valid()])
     unprocessable(
@@ -182,7 +191,9 @@ def test_a_non_object_element_is_unprocessable_not_a_server_error(api, element):
 
 
 def test_a_body_that_is_not_json_is_a_parse_error(api):
-    r = api.client.post("/v3/resource_matches", content=b"{nope", headers={**api.admin, "Content-Type": "application/json"})
+    r = api.client.post(
+        "/v3/resource_matches", content=b"{nope", headers={**api.admin, "Content-Type": "application/json"}
+    )
     assert_error(r, 400, 1001, "CF-MessageParseError", "Request invalid due to parse error: invalid request body")
 
 
@@ -215,10 +226,20 @@ def test_a_file_exactly_at_the_maximum_size_is_cached_but_never_matched(api, poo
     assert r.json() == {"resources": [fingerprint(below, "below")]}
 
 
-@pytest.mark.parametrize(("mode", "matched"), [
-    ("600", True), ("0600", True), ("700", True), ("1000", True), ("100644", True),
-    ("577", False), ("0400", False), ("500", False), ("0", False),
-])
+@pytest.mark.parametrize(
+    ("mode", "matched"),
+    [
+        ("600", True),
+        ("0600", True),
+        ("700", True),
+        ("1000", True),
+        ("100644", True),
+        ("577", False),
+        ("0400", False),
+        ("500", False),
+        ("0", False),
+    ],
+)
 def test_the_mode_must_be_at_least_0600_read_as_an_octal_number(api, pool, mode, matched):
     a = content(200)
     pool({"a": a})
@@ -250,7 +271,9 @@ def test_with_resource_matching_off_nothing_is_matched_even_for_an_admin(api, po
     assert r.json() == {"resources": []}
 
 
-@pytest.mark.parametrize("settings_overrides", [{"resource_pool_minimum_size": MIN, "feature_resource_matching": False}])
+@pytest.mark.parametrize(
+    "settings_overrides", [{"resource_pool_minimum_size": MIN, "feature_resource_matching": False}]
+)
 def test_with_resource_matching_off_uploads_do_not_fill_the_pool(api, pool, in_pool):
     a = content(200)
     pool({"a": a})
@@ -302,8 +325,13 @@ def test_the_answer_is_grouped_by_size_bucket_in_order_of_first_appearance(api, 
     mid1, mid2 = content(2_000, "m1"), content(3_000, "m2")  # 1 KB - 100 KB
     large = content(200_000, "l")  # 100 KB - 1 MB
     pool({"s1": small1, "s2": small2, "m1": mid1, "m2": mid2, "l": large})
-    order = [fingerprint(mid1, "m1"), fingerprint(small1, "s1"), fingerprint(large, "l"),
-             fingerprint(mid2, "m2"), fingerprint(small2, "s2")]
+    order = [
+        fingerprint(mid1, "m1"),
+        fingerprint(small1, "s1"),
+        fingerprint(large, "l"),
+        fingerprint(mid2, "m2"),
+        fingerprint(small2, "s2"),
+    ]
     r = match(api, order)
     assert [e["path"] for e in r.json()["resources"]] == ["m1", "m2", "s1", "s2", "l"]
 

@@ -31,8 +31,13 @@ def test_upload_answers_processing_then_job_makes_package_ready(api, package, ru
 def test_second_upload_is_rejected_with_bits_already_uploaded(api, package, run_jobs):
     assert upload(api, package["guid"], make_zip({"a": "1"})).status_code == 200
     r = upload(api, package["guid"], make_zip({"a": "1"}))
-    assert_error(r, 400, 150004, "CF-PackageBitsAlreadyUploaded",
-                 "Bits may be uploaded only once. Create a new package to upload different bits.")
+    assert_error(
+        r,
+        400,
+        150004,
+        "CF-PackageBitsAlreadyUploaded",
+        "Bits may be uploaded only once. Create a new package to upload different bits.",
+    )
 
 
 def test_cached_resources_are_merged_into_a_later_package(api, world, run_jobs):
@@ -41,10 +46,15 @@ def test_cached_resources_are_merged_into_a_later_package(api, world, run_jobs):
     upload(api, first["guid"], make_zip({"big.bin": big, "small": "s"}))
     run_jobs()
     sha1 = hashlib.sha1(big).hexdigest()
-    match = api.client.post("/v3/resource_matches", headers=api.admin, json={"resources": [
-        {"checksum": {"value": sha1}, "size_in_bytes": BIG, "path": "big.bin", "mode": "644"}]})
+    match = api.client.post(
+        "/v3/resource_matches",
+        headers=api.admin,
+        json={"resources": [{"checksum": {"value": sha1}, "size_in_bytes": BIG, "path": "big.bin", "mode": "644"}]},
+    )
     assert match.status_code == 201
-    assert match.json() == {"resources": [{"checksum": {"value": sha1}, "size_in_bytes": BIG, "path": "big.bin", "mode": "644"}]}
+    assert match.json() == {
+        "resources": [{"checksum": {"value": sha1}, "size_in_bytes": BIG, "path": "big.bin", "mode": "644"}]
+    }
     second = api.create_package(world.app["guid"])
     resources = [
         {"checksum": {"value": sha1}, "size_in_bytes": BIG, "path": "v3/big.bin", "mode": "644"},

@@ -88,8 +88,13 @@ def test_an_unknown_form_field_is_named_in_the_error(api, package):
 
 def test_unknown_fields_are_reported_before_the_missing_bits_message(api, package):
     r = upload(api, package["guid"], None, resources="[]", fields={"cached_resources": "[]", "app_guid": "x"})
-    assert_error(r, 422, 10008, "CF-UnprocessableEntity",
-                 "Unknown field(s): 'cached_resources', 'app_guid', Upload must include either resources or bits")
+    assert_error(
+        r,
+        422,
+        10008,
+        "CF-UnprocessableEntity",
+        "Unknown field(s): 'cached_resources', 'app_guid', Upload must include either resources or bits",
+    )
 
 
 @pytest.mark.parametrize("resources", [None, "", "   ", "[]"])
@@ -136,7 +141,8 @@ def test_a_valid_upload_to_a_missing_package_is_not_found(api):
 
 
 @pytest.mark.parametrize(
-    "role", ["space_manager", "space_auditor", "space_supporter", "organization_manager", "admin_read_only", "global_auditor"]
+    "role",
+    ["space_manager", "space_auditor", "space_supporter", "organization_manager", "admin_read_only", "global_auditor"],
 )
 def test_roles_that_can_only_read_the_package_are_forbidden_to_upload(api, world, package, role):
     r = upload(api, package["guid"], ZIP, headers=api.user(role, world))
@@ -150,7 +156,9 @@ def test_a_token_without_the_write_scope_is_forbidden_to_upload(api, package):
 
 
 def test_an_upload_without_a_token_is_not_authenticated(api, package):
-    r = api.client.post(f"/v3/packages/{package['guid']}/upload", files={"bits": ("package.zip", ZIP, "application/zip")})
+    r = api.client.post(
+        f"/v3/packages/{package['guid']}/upload", files={"bits": ("package.zip", ZIP, "application/zip")}
+    )
     assert_error(r, 401, 10002, "CF-NotAuthenticated", "Authentication error")
 
 
@@ -193,8 +201,12 @@ def test_uploading_to_a_docker_package_is_unprocessable_before_the_state_check(a
     assert_error(r, 422, 10008, "CF-UnprocessableEntity", "Package type must be bits.")
 
 
-ALREADY = (400, 150004, "CF-PackageBitsAlreadyUploaded",
-           "Bits may be uploaded only once. Create a new package to upload different bits.")
+ALREADY = (
+    400,
+    150004,
+    "CF-PackageBitsAlreadyUploaded",
+    "Bits may be uploaded only once. Create a new package to upload different bits.",
+)
 
 
 def test_a_second_upload_while_processing_is_rejected(api, package):
@@ -263,7 +275,9 @@ def test_a_multipart_upload_with_only_resources_builds_the_package_from_the_pool
 def test_a_url_encoded_upload_with_only_resources_builds_the_package_from_the_pool(api, world, run_jobs):
     _seed_pool(api, world, run_jobs)
     pkg = api.create_package(world.app["guid"])
-    r = api.client.post(f"/v3/packages/{pkg['guid']}/upload", data={"resources": json.dumps(POOL_RESOURCES)}, headers=api.admin)
+    r = api.client.post(
+        f"/v3/packages/{pkg['guid']}/upload", data={"resources": json.dumps(POOL_RESOURCES)}, headers=api.admin
+    )
     assert r.status_code == 200, r.text
     _expect_pool_only_package(api, pkg["guid"], run_jobs)
 
@@ -271,7 +285,9 @@ def test_a_url_encoded_upload_with_only_resources_builds_the_package_from_the_po
 def test_a_json_upload_with_only_a_resources_string_builds_the_package_from_the_pool(api, world, run_jobs):
     _seed_pool(api, world, run_jobs)
     pkg = api.create_package(world.app["guid"])
-    r = api.client.post(f"/v3/packages/{pkg['guid']}/upload", json={"resources": json.dumps(POOL_RESOURCES)}, headers=api.admin)
+    r = api.client.post(
+        f"/v3/packages/{pkg['guid']}/upload", json={"resources": json.dumps(POOL_RESOURCES)}, headers=api.admin
+    )
     assert r.status_code == 200, r.text
     _expect_pool_only_package(api, pkg["guid"], run_jobs)
 
@@ -286,7 +302,9 @@ def test_a_json_upload_with_only_a_resources_string_builds_the_package_from_the_
         (None, "application/octet-stream"),
     ],
 )
-def test_the_bits_part_is_accepted_whatever_its_filename_and_content_type(api, package, run_jobs, filename, content_type):
+def test_the_bits_part_is_accepted_whatever_its_filename_and_content_type(
+    api, package, run_jobs, filename, content_type
+):
     r = upload(api, package["guid"], ZIP, filename=filename, content_type=content_type)
     assert r.status_code == 200, r.text
     run_jobs()
@@ -297,8 +315,10 @@ def test_the_bits_part_is_accepted_whatever_its_filename_and_content_type(api, p
 def test_the_resources_part_may_come_after_the_bits_part(api, world, run_jobs):
     _seed_pool(api, world, run_jobs)
     pkg = api.create_package(world.app["guid"])
-    parts = [("bits", ("package.zip", make_zip({"own.txt": "own"}), "application/zip")),
-             ("resources", (None, json.dumps(POOL_RESOURCES)))]
+    parts = [
+        ("bits", ("package.zip", make_zip({"own.txt": "own"}), "application/zip")),
+        ("resources", (None, json.dumps(POOL_RESOURCES))),
+    ]
     r = api.client.post(f"/v3/packages/{pkg['guid']}/upload", files=parts, headers=api.admin)
     assert r.status_code == 200, r.text
     run_jobs()
@@ -320,8 +340,10 @@ def test_an_upload_body_over_max_upload_size_is_too_large(api, package):
 @pytest.mark.parametrize("settings_overrides", [{"max_upload_size": 1000}])
 def test_a_chunked_upload_body_without_a_length_is_cut_off_at_max_upload_size(api, package):
     boundary = "capiboundary"
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
-            "Content-Type: application/zip\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="bits"; filename="package.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     def body():

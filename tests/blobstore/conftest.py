@@ -28,8 +28,11 @@ class S3Server:
 
         # Explicit dummy credentials: nothing here reads (or changes) the AWS_* environment.
         return boto3.session.Session().client(
-            "s3", endpoint_url=self.endpoint_url, region_name=REGION,
-            aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=KEY_ID,
+            aws_secret_access_key=SECRET,
         )
 
 

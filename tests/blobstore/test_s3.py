@@ -32,8 +32,13 @@ def staging(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(s3_server: Any, bucket: str, staging: Path) -> S3Blobstore:
     return S3Blobstore(
-        bucket, endpoint_url=s3_server.endpoint_url, region=REGION, access_key_id=KEY_ID,
-        secret_access_key=SECRET, prefix=PREFIX, staging_dir=staging,
+        bucket,
+        endpoint_url=s3_server.endpoint_url,
+        region=REGION,
+        access_key_id=KEY_ID,
+        secret_access_key=SECRET,
+        prefix=PREFIX,
+        staging_dir=staging,
     )
 
 
@@ -180,10 +185,18 @@ def test_the_factory_builds_the_configured_store(tmp_path, s3_server, bucket):
     local = make_blobstore(Settings(data_dir=tmp_path))
     assert isinstance(local, LocalBlobstore)
     assert local.staging_dir() == tmp_path / "blobstore" / "staging"
-    remote = make_blobstore(Settings(
-        data_dir=tmp_path, blobstore_type="s3", s3_bucket=bucket, s3_endpoint_url=s3_server.endpoint_url,
-        s3_region=REGION, s3_access_key_id=KEY_ID, s3_secret_access_key=SECRET, s3_prefix="p",
-    ))
+    remote = make_blobstore(
+        Settings(
+            data_dir=tmp_path,
+            blobstore_type="s3",
+            s3_bucket=bucket,
+            s3_endpoint_url=s3_server.endpoint_url,
+            s3_region=REGION,
+            s3_access_key_id=KEY_ID,
+            s3_secret_access_key=SECRET,
+            s3_prefix="p",
+        )
+    )
     assert isinstance(remote, S3Blobstore)
     assert remote.staging_dir() == tmp_path / "staging"
     assert remote.prefix == "p/"

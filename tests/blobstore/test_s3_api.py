@@ -33,8 +33,13 @@ def extra_overrides() -> dict[str, Any]:
 @pytest.fixture
 def settings_overrides(s3_server: Any, bucket: str, extra_overrides: dict[str, Any]) -> dict[str, Any]:
     return {
-        "blobstore_type": "s3", "s3_bucket": bucket, "s3_endpoint_url": s3_server.endpoint_url,
-        "s3_region": REGION, "s3_access_key_id": KEY_ID, "s3_secret_access_key": SECRET, "s3_prefix": PREFIX,
+        "blobstore_type": "s3",
+        "s3_bucket": bucket,
+        "s3_endpoint_url": s3_server.endpoint_url,
+        "s3_region": REGION,
+        "s3_access_key_id": KEY_ID,
+        "s3_secret_access_key": SECRET,
+        "s3_prefix": PREFIX,
         **extra_overrides,
     }
 
@@ -130,8 +135,11 @@ def test_the_resource_pool_works_across_two_packages(api, world, run_jobs, s3, b
 def test_copy_makes_a_second_object_with_the_same_bits(api, world, run_jobs, s3, bucket):
     source = uploaded_package(api, world.app["guid"], make_zip({"a.txt": "copy me"}), run_jobs)
     dest_app = api.create_app(world.space["guid"])
-    r = api.client.post(f"/v3/packages/{source['guid']}/copy", headers=api.admin,
-                        json={"relationships": {"app": {"data": {"guid": dest_app["guid"]}}}})
+    r = api.client.post(
+        f"/v3/packages/{source['guid']}/copy",
+        headers=api.admin,
+        json={"relationships": {"app": {"data": {"guid": dest_app["guid"]}}}},
+    )
     assert r.status_code == 201, r.text
     copy = r.json()
     run_jobs()

@@ -57,9 +57,7 @@ def small_zip() -> bytes:
 # -- output and exit codes -------------------------------------------------------------------
 
 
-def test_get_prints_details_for_people_and_json_for_programs(
-    fake: FakeApi, main: click.Group
-) -> None:
+def test_get_prints_details_for_people_and_json_for_programs(fake: FakeApi, main: click.Group) -> None:
     package = fake.add_package(state="READY")
     result = run(main, "packages", "get", package["guid"], *AUTH)
     assert result.exit_code == 0
@@ -72,14 +70,22 @@ def test_get_prints_details_for_people_and_json_for_programs(
 @pytest.mark.parametrize(
     ("answer", "code", "message"),
     [
-        (envelope(404, "CF-ResourceNotFound", "Package not found", 10010), 3,
-         "CF-ResourceNotFound: Package not found"),
-        (envelope(401, "CF-InvalidAuthToken", "Invalid Auth Token", 1000), 4,
-         "CF-InvalidAuthToken: Invalid Auth Token"),
-        (envelope(403, "CF-NotAuthorized", "You are not authorized", 10003), 4,
-         "CF-NotAuthorized: You are not authorized"),
-        (envelope(422, "CF-UnprocessableEntity", "Package type must be bits.", 10008), 1,
-         "CF-UnprocessableEntity: Package type must be bits."),
+        (envelope(404, "CF-ResourceNotFound", "Package not found", 10010), 3, "CF-ResourceNotFound: Package not found"),
+        (
+            envelope(401, "CF-InvalidAuthToken", "Invalid Auth Token", 1000),
+            4,
+            "CF-InvalidAuthToken: Invalid Auth Token",
+        ),
+        (
+            envelope(403, "CF-NotAuthorized", "You are not authorized", 10003),
+            4,
+            "CF-NotAuthorized: You are not authorized",
+        ),
+        (
+            envelope(422, "CF-UnprocessableEntity", "Package type must be bits.", 10008),
+            1,
+            "CF-UnprocessableEntity: Package type must be bits.",
+        ),
         (httpx.Response(503, text="upstream down"), 1, "HTTP 503: upstream down"),
     ],
 )
@@ -91,7 +97,8 @@ def test_api_errors_print_title_and_detail_with_their_exit_code(
     message: str,
 ) -> None:
     monkeypatch.setattr(
-        client_commands, "http_client_factory",
+        client_commands,
+        "http_client_factory",
         lambda: httpx.Client(transport=httpx.MockTransport(lambda _r: answer)),
     )
     result = run(main, "packages", "get", "pkg-1", *AUTH)
@@ -102,8 +109,9 @@ def test_connection_errors_exit_1(monkeypatch: pytest.MonkeyPatch, main: click.G
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    monkeypatch.setattr(client_commands, "http_client_factory",
-                        lambda: httpx.Client(transport=httpx.MockTransport(refuse)))
+    monkeypatch.setattr(
+        client_commands, "http_client_factory", lambda: httpx.Client(transport=httpx.MockTransport(refuse))
+    )
     result = run(main, "packages", "get", "pkg-1", *AUTH)
     assert (result.exit_code, result.stderr.strip()) == (1, "ConnectError: connection refused")
 
@@ -129,9 +137,7 @@ def test_usage_errors_exit_2(fake: FakeApi, main: click.Group) -> None:
     assert fake.requests == []
 
 
-def test_warnings_go_to_stderr(
-    monkeypatch: pytest.MonkeyPatch, fake: FakeApi, main: click.Group
-) -> None:
+def test_warnings_go_to_stderr(monkeypatch: pytest.MonkeyPatch, fake: FakeApi, main: click.Group) -> None:
     package = fake.add_package()
     handle = fake.handle
 
@@ -140,8 +146,9 @@ def test_warnings_go_to_stderr(
         response.headers["X-Cf-Warnings"] = "be+careful"
         return response
 
-    monkeypatch.setattr(client_commands, "http_client_factory",
-                        lambda: httpx.Client(transport=httpx.MockTransport(warn)))
+    monkeypatch.setattr(
+        client_commands, "http_client_factory", lambda: httpx.Client(transport=httpx.MockTransport(warn))
+    )
     result = run(main, "packages", "get", package["guid"], *AUTH)
     assert "Warning: be careful" in result.stderr and "Warning" not in result.stdout
 
@@ -151,9 +158,21 @@ def test_warnings_go_to_stderr(
 
 def test_list_walks_every_page_with_filters(fake: FakeApi, main: click.Group) -> None:
     guids = [fake.add_package(state="READY")["guid"] for _ in range(5)]
-    result = run(main, "packages", "list", *AUTH, "--per-page", "2", "--state", "READY", "--json",
-                 "--created-at", "gt:2026-01-01T00:00:00Z",
-                 "--created-at", "lt:2027-01-01T00:00:00Z")
+    result = run(
+        main,
+        "packages",
+        "list",
+        *AUTH,
+        "--per-page",
+        "2",
+        "--state",
+        "READY",
+        "--json",
+        "--created-at",
+        "gt:2026-01-01T00:00:00Z",
+        "--created-at",
+        "lt:2027-01-01T00:00:00Z",
+    )
     assert [p["guid"] for p in json.loads(result.stdout)] == guids
     first = fake.requests[0].url.params
     assert first["states"] == "READY" and first["created_ats[gt]"] == "2026-01-01T00:00:00Z"
@@ -164,28 +183,64 @@ def test_list_walks_every_page_with_filters(fake: FakeApi, main: click.Group) ->
 
 
 def test_list_passes_every_filter(fake: FakeApi, main: click.Group) -> None:
-    run(main, "packages", "list", *AUTH, "--app", "a1", "--app", "a2", "--guid", "g",
-        "--type", "bits", "--space", "s", "--org", "o", "-l", "env=prod",
-        "--order-by", "-created_at",
-        "--updated-at", "2026-01-01T00:00:00Z")
+    run(
+        main,
+        "packages",
+        "list",
+        *AUTH,
+        "--app",
+        "a1",
+        "--app",
+        "a2",
+        "--guid",
+        "g",
+        "--type",
+        "bits",
+        "--space",
+        "s",
+        "--org",
+        "o",
+        "-l",
+        "env=prod",
+        "--order-by",
+        "-created_at",
+        "--updated-at",
+        "2026-01-01T00:00:00Z",
+    )
     assert dict(fake.requests[0].url.params) == {
-        "app_guids": "a1,a2", "guids": "g", "types": "bits", "space_guids": "s",
-        "organization_guids": "o", "label_selector": "env=prod", "order_by": "-created_at",
+        "app_guids": "a1,a2",
+        "guids": "g",
+        "types": "bits",
+        "space_guids": "s",
+        "organization_guids": "o",
+        "label_selector": "env=prod",
+        "order_by": "-created_at",
         "updated_ats": "2026-01-01T00:00:00Z",
     }
 
 
 def test_create_update_and_copy(fake: FakeApi, main: click.Group) -> None:
-    result = run(main, "packages", "create", "--app", "app-1", "--label", "env=prod", *AUTH,
-                 "--json")
+    result = run(main, "packages", "create", "--app", "app-1", "--label", "env=prod", *AUTH, "--json")
     created = json.loads(result.stdout)
     assert json.loads(fake.requests[-1].content) == {
-        "type": "bits", "relationships": {"app": {"data": {"guid": "app-1"}}},
+        "type": "bits",
+        "relationships": {"app": {"data": {"guid": "app-1"}}},
         "metadata": {"labels": {"env": "prod"}},
     }
     fake.packages[created["guid"]]["metadata"]["labels"]["old"] = "x"
-    run(main, "packages", "update", created["guid"], "--label", "tier=", "--label", "old-",
-        "--annotation", "note=a=b", *AUTH)
+    run(
+        main,
+        "packages",
+        "update",
+        created["guid"],
+        "--label",
+        "tier=",
+        "--label",
+        "old-",
+        "--annotation",
+        "note=a=b",
+        *AUTH,
+    )
     assert json.loads(fake.requests[-1].content) == {
         "metadata": {"labels": {"tier": "", "old": None}, "annotations": {"note": "a=b"}},
     }
@@ -194,8 +249,7 @@ def test_create_update_and_copy(fake: FakeApi, main: click.Group) -> None:
     result = run(main, "packages", "copy", created["guid"], "--app", "app-2", "--wait", *AUTH)
     assert result.exit_code == 0 and details(result.stdout)["state"] == "READY"
     assert dict(fake.requests[-2].url.params) == {"source_guid": created["guid"]}
-    docker = run(main, "packages", "create", "--app", "app-1", "--type", "docker",
-                 "--image", "nginx", *AUTH)
+    docker = run(main, "packages", "create", "--app", "app-1", "--type", "docker", "--image", "nginx", *AUTH)
     assert details(docker.stdout)["image"] == "nginx"
 
 
@@ -224,9 +278,7 @@ def test_upload_and_download_round_trip(fake: FakeApi, main: click.Group, tmp_pa
     assert result.stdout_bytes == zip_path.read_bytes()
 
 
-def test_push_prints_only_the_ready_guid_on_stdout(
-    fake: FakeApi, main: click.Group, tmp_path: Path
-) -> None:
+def test_push_prints_only_the_ready_guid_on_stdout(fake: FakeApi, main: click.Group, tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("print('hi')\n")
     result = run(main, "push", str(tmp_path), "--app", "app-1", *AUTH)
     assert result.exit_code == 0
@@ -244,9 +296,7 @@ def expiring_jwt() -> str:
     return f"e30.{claims}.sig"
 
 
-def test_login_saves_tokens_that_later_commands_use(
-    fake: FakeApi, main: click.Group, tmp_path: Path
-) -> None:
+def test_login_saves_tokens_that_later_commands_use(fake: FakeApi, main: click.Group, tmp_path: Path) -> None:
     result = run(main, "login", "--api", API, "-u", "alice", "-p", "pw")
     assert result.exit_code == 0 and "Logged in" in result.stdout
     config_file = tmp_path / "capi" / "config.json"
@@ -258,9 +308,7 @@ def test_login_saves_tokens_that_later_commands_use(
     assert fake.requests[-1].headers["authorization"] == f"bearer {TOKEN}"
 
 
-def test_login_prompts_for_a_missing_password_and_reports_bad_credentials(
-    fake: FakeApi, main: click.Group
-) -> None:
+def test_login_prompts_for_a_missing_password_and_reports_bad_credentials(fake: FakeApi, main: click.Group) -> None:
     result = run(main, "login", "--api", API, "-u", "alice", input="wrong\n")
     assert result.exit_code == 4 and result.stderr.strip().endswith("unauthorized: Bad credentials")
 
@@ -312,4 +360,3 @@ def test_progress_bar_only_for_a_terminal_and_big_transfers() -> None:
 
 def test_tables_align_columns() -> None:
     assert output.table(("a", "bb"), [("xxx", "y")]) == "a    bb\nxxx  y"
-

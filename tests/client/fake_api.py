@@ -73,13 +73,15 @@ class FakeApi:
 
     # -- package objects --------------------------------------------------------------------
 
-    def add_package(
-        self, app_guid: str = "app-1", state: str = "AWAITING_UPLOAD", **extra: Any
-    ) -> dict[str, Any]:
+    def add_package(self, app_guid: str = "app-1", state: str = "AWAITING_UPLOAD", **extra: Any) -> dict[str, Any]:
         guid = extra.pop("guid", None) or str(uuid.uuid4())
         package = {
-            "guid": guid, "created_at": NOW, "updated_at": NOW, "type": extra.pop("type", "bits"),
-            "data": {"error": None, "checksum": {"type": "sha256", "value": None}}, "state": state,
+            "guid": guid,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "type": extra.pop("type", "bits"),
+            "data": {"error": None, "checksum": {"type": "sha256", "value": None}},
+            "state": state,
             "relationships": {"app": {"data": {"guid": app_guid}}},
             "metadata": {"labels": {}, "annotations": {}},
             "links": {
@@ -93,9 +95,7 @@ class FakeApi:
         self.packages[guid] = package
         return package
 
-    def _page(
-        self, base: str, items: list[dict[str, Any]], params: httpx.QueryParams
-    ) -> httpx.Response:
+    def _page(self, base: str, items: list[dict[str, Any]], params: httpx.QueryParams) -> httpx.Response:
         per_page = int(params.get("per_page", 50))
         page = int(params.get("page", 1))
         total_pages = max(1, -(-len(items) // per_page))
@@ -105,15 +105,20 @@ class FakeApi:
             query = {**kept, "page": n, "per_page": per_page}
             return {"href": f"{base}?{urlencode(sorted(query.items()))}"}
 
-        return httpx.Response(200, json={
-            "pagination": {
-                "total_results": len(items), "total_pages": total_pages,
-                "first": link(1), "last": link(total_pages),
-                "next": link(page + 1) if page < total_pages else None,
-                "previous": link(page - 1) if page > 1 else None,
+        return httpx.Response(
+            200,
+            json={
+                "pagination": {
+                    "total_results": len(items),
+                    "total_pages": total_pages,
+                    "first": link(1),
+                    "last": link(total_pages),
+                    "next": link(page + 1) if page < total_pages else None,
+                    "previous": link(page - 1) if page > 1 else None,
+                },
+                "resources": items[(page - 1) * per_page : page * per_page],
             },
-            "resources": items[(page - 1) * per_page : page * per_page],
-        })
+        )
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -140,10 +145,7 @@ class FakeApi:
                 items = [p for p in items if p["state"] in request.url.params["states"].split(",")]
             return self._page(f"{API}/v3/packages", items, request.url.params)
         if m := re.fullmatch(r"GET /v3/apps/([^/]+)/packages", route):
-            items = [
-                p for p in self.packages.values()
-                if p["relationships"]["app"]["data"]["guid"] == m[1]
-            ]
+            items = [p for p in self.packages.values() if p["relationships"]["app"]["data"]["guid"] == m[1]]
             return self._page(f"{API}/v3/apps/{m[1]}/packages", items, request.url.params)
         if route == "POST /v3/packages":
             return self._create(request)
@@ -152,8 +154,11 @@ class FakeApi:
             known = [r for r in wanted if r["checksum"]["value"] in self.cache]
             return httpx.Response(201, json={"resources": known})
         if m := re.fullmatch(r"GET /v3/jobs/([^/]+)", route):
-            return httpx.Response(200, json=self.jobs[m[1]]) if m[1] in self.jobs else envelope(
-                404, "CF-ResourceNotFound", "Job not found", 10010)
+            return (
+                httpx.Response(200, json=self.jobs[m[1]])
+                if m[1] in self.jobs
+                else envelope(404, "CF-ResourceNotFound", "Job not found", 10010)
+            )
         one_package = r"(GET|PATCH|DELETE|POST) /v3/packages/([^/]+)(/upload|/download)?"
         if m := re.fullmatch(one_package, route):
             package = self.packages.get(m[2])
@@ -170,10 +175,15 @@ class FakeApi:
         if form.get("password") == "wrong":
             error = {"error": "unauthorized", "error_description": "Bad credentials"}
             return httpx.Response(401, json=error)
-        return httpx.Response(200, json={
-            "access_token": TOKEN, "refresh_token": "refresh-1", "token_type": "bearer",
-            "expires_in": 599,
-        })
+        return httpx.Response(
+            200,
+            json={
+                "access_token": TOKEN,
+                "refresh_token": "refresh-1",
+                "token_type": "bearer",
+                "expires_in": 599,
+            },
+        )
 
     def _create(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -222,8 +232,13 @@ class FakeApi:
             return httpx.Response(200, json=package)
         job_guid = str(uuid.uuid4())
         self.jobs[job_guid] = {
-            "guid": job_guid, "created_at": NOW, "updated_at": NOW, "operation": "package.delete",
-            "state": "COMPLETE", "errors": [], "warnings": [],
+            "guid": job_guid,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "operation": "package.delete",
+            "state": "COMPLETE",
+            "errors": [],
+            "warnings": [],
             "links": {"self": {"href": f"{API}/v3/jobs/{job_guid}"}},
         }
         del self.packages[guid]

@@ -64,7 +64,9 @@ def test_login_discovers_the_token_endpoint_and_posts_a_password_grant() -> None
     assert (grant.method, str(grant.url)) == ("POST", "http://uaa.test/oauth/token")
     assert grant.headers["content-type"] == "application/x-www-form-urlencoded"
     assert dict(httpx.QueryParams(grant.content.decode())) == {
-        "grant_type": "password", "username": "alice", "password": "s3cr3t",
+        "grant_type": "password",
+        "username": "alice",
+        "password": "s3cr3t",
     }
     assert grant.headers["authorization"] == "Basic " + base64.b64encode(b"cf:").decode()
 
@@ -73,7 +75,8 @@ def test_refresh_posts_a_refresh_token_grant() -> None:
     fake = FakeApi()
     refresh(API, "refresh-0", http_client=fake.client())
     assert dict(httpx.QueryParams(fake.requests[-1].content.decode())) == {
-        "grant_type": "refresh_token", "refresh_token": "refresh-0",
+        "grant_type": "refresh_token",
+        "refresh_token": "refresh-0",
     }
 
 

@@ -26,16 +26,28 @@ from capi_client import (
 from tests.client.fake_api import API, TOKEN, FakeApi, Recorder, body, envelope
 
 PACKAGE = {
-    "guid": "pkg-1", "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:04:06Z",
-    "type": "bits", "data": {"error": None, "checksum": {"type": "sha256", "value": None}},
-    "state": "AWAITING_UPLOAD", "relationships": {"app": {"data": {"guid": "app-1"}}},
+    "guid": "pkg-1",
+    "created_at": "2026-01-02T03:04:05Z",
+    "updated_at": "2026-01-02T03:04:06Z",
+    "type": "bits",
+    "data": {"error": None, "checksum": {"type": "sha256", "value": None}},
+    "state": "AWAITING_UPLOAD",
+    "relationships": {"app": {"data": {"guid": "app-1"}}},
     "metadata": {"labels": {"env": "prod"}, "annotations": {}},
-    "links": {"self": {"href": f"{API}/v3/packages/pkg-1"},
-              "upload": {"href": f"{API}/v3/packages/pkg-1/upload", "method": "POST"}},
+    "links": {
+        "self": {"href": f"{API}/v3/packages/pkg-1"},
+        "upload": {"href": f"{API}/v3/packages/pkg-1/upload", "method": "POST"},
+    },
 }
 EMPTY_PAGE = {
-    "pagination": {"total_results": 0, "total_pages": 1, "first": {"href": "x"},
-                   "last": {"href": "x"}, "next": None, "previous": None},
+    "pagination": {
+        "total_results": 0,
+        "total_pages": 1,
+        "first": {"href": "x"},
+        "last": {"href": "x"},
+        "next": None,
+        "previous": None,
+    },
     "resources": [],
 }
 
@@ -58,19 +70,35 @@ def client(fake: FakeApi) -> PackagesClient:
 def test_list_packages_sends_every_filter_joined_with_commas() -> None:
     recorder = Recorder(httpx.Response(200, json=EMPTY_PAGE))
     recorder.client().list_packages(
-        guids=["a", "b"], states=["READY", "FAILED"], types="bits", app_guids=["app"],
-        space_guids=["s1", "s2"], organization_guids=["o"], label_selector="env=prod,tier!=web",
-        page=2, per_page=10, order_by="-created_at",
-        created_ats={"gt": datetime(2026, 1, 1, tzinfo=UTC)}, updated_ats=["2026-01-01T00:00:00Z"],
+        guids=["a", "b"],
+        states=["READY", "FAILED"],
+        types="bits",
+        app_guids=["app"],
+        space_guids=["s1", "s2"],
+        organization_guids=["o"],
+        label_selector="env=prod,tier!=web",
+        page=2,
+        per_page=10,
+        order_by="-created_at",
+        created_ats={"gt": datetime(2026, 1, 1, tzinfo=UTC)},
+        updated_ats=["2026-01-01T00:00:00Z"],
     )
     request = recorder.last
     assert request.method == "GET"
     assert request.url.path == "/v3/packages"
     assert dict(request.url.params) == {
-        "guids": "a,b", "states": "READY,FAILED", "types": "bits", "app_guids": "app",
-        "space_guids": "s1,s2", "organization_guids": "o", "label_selector": "env=prod,tier!=web",
-        "page": "2", "per_page": "10", "order_by": "-created_at",
-        "created_ats[gt]": "2026-01-01T00:00:00Z", "updated_ats": "2026-01-01T00:00:00Z",
+        "guids": "a,b",
+        "states": "READY,FAILED",
+        "types": "bits",
+        "app_guids": "app",
+        "space_guids": "s1,s2",
+        "organization_guids": "o",
+        "label_selector": "env=prod,tier!=web",
+        "page": "2",
+        "per_page": "10",
+        "order_by": "-created_at",
+        "created_ats[gt]": "2026-01-01T00:00:00Z",
+        "updated_ats": "2026-01-01T00:00:00Z",
     }
     assert request.headers["authorization"] == f"bearer {TOKEN}"
     assert request.headers["accept"] == "application/json"
@@ -109,7 +137,8 @@ def test_create_bits_package_body() -> None:
     recorder.client().create_package("app-1", metadata={"labels": {"a": "b"}})
     assert (recorder.last.method, recorder.last.url.path) == ("POST", "/v3/packages")
     assert body(recorder.last) == {
-        "type": "bits", "relationships": {"app": {"data": {"guid": "app-1"}}},
+        "type": "bits",
+        "relationships": {"app": {"data": {"guid": "app-1"}}},
         "metadata": {"labels": {"a": "b"}},
     }
 
@@ -118,7 +147,8 @@ def test_create_docker_package_body_omits_unset_credentials() -> None:
     recorder = Recorder(httpx.Response(201, json={**PACKAGE, "type": "docker"}))
     recorder.client().create_package("app-1", "docker", image="nginx:1.27", username="u")
     assert body(recorder.last) == {
-        "type": "docker", "relationships": {"app": {"data": {"guid": "app-1"}}},
+        "type": "docker",
+        "relationships": {"app": {"data": {"guid": "app-1"}}},
         "data": {"image": "nginx:1.27", "username": "u"},
     }
 
@@ -134,15 +164,22 @@ def test_update_package_sends_only_what_is_given() -> None:
 
 
 def test_delete_package_fetches_the_job_named_by_location() -> None:
-    job = {"guid": "job-1", "operation": "package.delete", "state": "PROCESSING", "errors": [],
-           "warnings": [], "links": {"self": {"href": f"{API}/v3/jobs/job-1"}}}
+    job = {
+        "guid": "job-1",
+        "operation": "package.delete",
+        "state": "PROCESSING",
+        "errors": [],
+        "warnings": [],
+        "links": {"self": {"href": f"{API}/v3/jobs/job-1"}},
+    }
     recorder = Recorder(
         httpx.Response(202, headers={"Location": "https://external.example/v3/jobs/job-1"}),
         httpx.Response(200, json=job),
     )
     result = recorder.client().delete_package("pkg-1")
     assert [(r.method, r.url.path) for r in recorder.requests] == [
-        ("DELETE", "/v3/packages/pkg-1"), ("GET", "/v3/jobs/job-1"),
+        ("DELETE", "/v3/packages/pkg-1"),
+        ("GET", "/v3/jobs/job-1"),
     ]
     assert recorder.last.url.host == "api.test"
     assert result == Job.from_json(job) and result.state == "PROCESSING"
@@ -168,7 +205,10 @@ def test_match_resources_asks_in_chunks_of_5000() -> None:
     assert sizes == [5000, 5000, 2001]
     assert {(r.method, r.url.path) for r in recorder.requests} == {("POST", "/v3/resource_matches")}
     assert body(recorder.requests[0])["resources"][0] == {
-        "checksum": {"value": "0" * 40}, "size_in_bytes": 70000, "path": "f0", "mode": "644",
+        "checksum": {"value": "0" * 40},
+        "size_in_bytes": 70000,
+        "path": "f0",
+        "mode": "644",
     }
     assert [m.path for m in matched] == ["f0", "f5000", "f10000"]
 
@@ -190,8 +230,10 @@ def test_setup_calls_send_cc_v3_bodies() -> None:
     assert app.lifecycle_type == "docker"
     role = client.create_role("space_developer", "user-g", space_guid="space-g")
     assert recorder.last.url.path == "/v3/roles"
-    assert body(recorder.last) == {"type": "space_developer", "relationships": {
-        "user": {"data": {"guid": "user-g"}}, "space": {"data": {"guid": "space-g"}}}}
+    assert body(recorder.last) == {
+        "type": "space_developer",
+        "relationships": {"user": {"data": {"guid": "user-g"}}, "space": {"data": {"guid": "space-g"}}},
+    }
     assert role.space_guid == "space-g" and role.user_guid == "user-g"
     client.create_role("organization_user", "user-g", org_guid="org-g")
     assert body(recorder.last)["relationships"]["organization"] == {"data": {"guid": "org-g"}}
@@ -202,8 +244,9 @@ def test_setup_calls_send_cc_v3_bodies() -> None:
 # -- tokens and warnings ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("token", "header"), [("abc", "bearer abc"), ("bearer abc", "bearer abc"),
-                                               ("Bearer abc", "Bearer abc")])
+@pytest.mark.parametrize(
+    ("token", "header"), [("abc", "bearer abc"), ("bearer abc", "bearer abc"), ("Bearer abc", "Bearer abc")]
+)
 def test_token_gets_the_bearer_scheme_once(token: str, header: str) -> None:
     recorder = Recorder(httpx.Response(200, json=PACKAGE))
     recorder.client(token).get_package("pkg-1")
@@ -249,9 +292,7 @@ def test_warnings_header_reaches_on_warning() -> None:
         (409, "CF-Conflict", CapiError),
     ],
 )
-def test_error_envelope_becomes_the_matching_subclass(
-    status: int, title: str, error_class: type
-) -> None:
+def test_error_envelope_becomes_the_matching_subclass(status: int, title: str, error_class: type) -> None:
     recorder = Recorder(envelope(status, title, "what went wrong", 12345))
     with pytest.raises(CapiError) as caught:
         recorder.client().get_package("pkg-1")
@@ -279,9 +320,7 @@ def test_an_unexpected_redirect_is_an_error_that_names_the_target() -> None:
 # -- paging ----------------------------------------------------------------------------------
 
 
-def test_iter_packages_walks_three_pages_following_next_verbatim(
-    fake: FakeApi, client: PackagesClient
-) -> None:
+def test_iter_packages_walks_three_pages_following_next_verbatim(fake: FakeApi, client: PackagesClient) -> None:
     for _ in range(5):
         fake.add_package(state="READY")
     fake.add_package(state="FAILED")
@@ -313,9 +352,7 @@ def test_wait_until_ready_polls_until_ready(fake: FakeApi, client: PackagesClien
     assert ready.state == "READY" and len(fake.requests) == 3
 
 
-def test_wait_until_ready_raises_with_the_package_error(
-    fake: FakeApi, client: PackagesClient
-) -> None:
+def test_wait_until_ready_raises_with_the_package_error(fake: FakeApi, client: PackagesClient) -> None:
     fake.fail_upload_with = "The app upload is invalid: Invalid zip archive."
     package = fake.add_package(state="PROCESSING_UPLOAD")
     with pytest.raises(PackageFailedError) as caught:
@@ -332,10 +369,8 @@ def test_wait_until_ready_times_out(fake: FakeApi, client: PackagesClient) -> No
 
 
 def test_wait_for_job_returns_complete_and_raises_failed() -> None:
-    job = {"guid": "job-1", "operation": "package.delete", "state": "PROCESSING",
-           "errors": [], "warnings": []}
-    failed_error = {"title": "CF-JobTimeout", "detail": "The job execution has timed out.",
-                    "code": 290006}
+    job = {"guid": "job-1", "operation": "package.delete", "state": "PROCESSING", "errors": [], "warnings": []}
+    failed_error = {"title": "CF-JobTimeout", "detail": "The job execution has timed out.", "code": 290006}
     complete = {**job, "state": "COMPLETE"}
     recorder = Recorder(httpx.Response(200, json=job), httpx.Response(200, json=complete))
     assert recorder.client().wait_for_job("job-1", interval=0).state == "COMPLETE"

@@ -11,13 +11,42 @@ from pathlib import Path
 import capi_client
 
 EXPECTED = {
-    "App", "AppPackageFilters", "BadRequestError", "CapiError", "CfIgnore", "DEFAULT_IGNORES",
-    "Job", "JobFailedError", "LocalFile", "MultipartUpload", "NotAuthenticatedError",
-    "NotAuthorizedError", "NotFoundError", "Organization", "Package", "PackageFailedError",
-    "PackageFilters", "PackageList", "PackagesClient", "ProgressCallback", "Resource", "Role",
-    "ServerError", "Space", "Tokens", "UnprocessableEntityError", "WaitTimeoutError",
-    "__version__", "collect_files", "login", "push_directory", "read_cf_config", "refresh",
-    "token_endpoint", "token_expiry", "write_zip",
+    "App",
+    "AppPackageFilters",
+    "BadRequestError",
+    "CapiError",
+    "CfIgnore",
+    "DEFAULT_IGNORES",
+    "Job",
+    "JobFailedError",
+    "LocalFile",
+    "MultipartUpload",
+    "NotAuthenticatedError",
+    "NotAuthorizedError",
+    "NotFoundError",
+    "Organization",
+    "Package",
+    "PackageFailedError",
+    "PackageFilters",
+    "PackageList",
+    "PackagesClient",
+    "ProgressCallback",
+    "Resource",
+    "Role",
+    "ServerError",
+    "Space",
+    "Tokens",
+    "UnprocessableEntityError",
+    "WaitTimeoutError",
+    "__version__",
+    "collect_files",
+    "login",
+    "push_directory",
+    "read_cf_config",
+    "refresh",
+    "token_endpoint",
+    "token_expiry",
+    "write_zip",
 }
 
 
@@ -25,8 +54,7 @@ def test_all_public_names_are_exported() -> None:
     public = {
         name
         for name, value in vars(capi_client).items()
-        if not isinstance(value, types.ModuleType)
-        and (not name.startswith("_") or name == "__version__")
+        if not isinstance(value, types.ModuleType) and (not name.startswith("_") or name == "__version__")
     }
     assert set(capi_client.__all__) == public
     assert len(capi_client.__all__) == len(set(capi_client.__all__))

@@ -80,8 +80,14 @@ def test_push_zips_unmatched_files_with_modes_and_symlinks(
     assert bits is not None
     entries = zip_entries(bits)
     assert sorted(entries) == [
-        "app.py", "config/manifest.yml", "docs/readme.txt", "empty.txt", "keep.log",
-        "lib-link", "lib/util.py", "link.py",
+        "app.py",
+        "config/manifest.yml",
+        "docs/readme.txt",
+        "empty.txt",
+        "keep.log",
+        "lib-link",
+        "lib/util.py",
+        "link.py",
     ]
     assert entries["app.py"].external_attr >> 16 == stat.S_IFREG | 0o755
     assert entries["lib/util.py"].external_attr >> 16 == stat.S_IFREG | 0o640
@@ -91,10 +97,14 @@ def test_push_zips_unmatched_files_with_modes_and_symlinks(
     assert zip_read(bits, "lib-link") == b"lib"
     assert zip_read(bits, "app.py") == b"print('hi')\n"
     # The cached file travels as a resource, echoed exactly as the match returned it.
-    assert resources == [{
-        "checksum": {"value": hashlib.sha1(CACHED).hexdigest()}, "size_in_bytes": 70000,
-        "path": "lib/vendor.jar", "mode": "644",
-    }]
+    assert resources == [
+        {
+            "checksum": {"value": hashlib.sha1(CACHED).hexdigest()},
+            "size_in_bytes": 70000,
+            "path": "lib/vendor.jar",
+            "mode": "644",
+        }
+    ]
 
 
 def test_push_asks_resource_matches_for_non_empty_regular_files_only(
@@ -104,23 +114,29 @@ def test_push_asks_resource_matches_for_non_empty_regular_files_only(
     match_request = next(r for r in fake.requests if r.url.path == "/v3/resource_matches")
     asked = {r["path"]: r for r in json.loads(match_request.content)["resources"]}
     assert sorted(asked) == [
-        "app.py", "config/manifest.yml", "docs/readme.txt", "keep.log", "lib/util.py",
+        "app.py",
+        "config/manifest.yml",
+        "docs/readme.txt",
+        "keep.log",
+        "lib/util.py",
         "lib/vendor.jar",
     ]
     assert asked["app.py"] == {
         "checksum": {"value": hashlib.sha1(b"print('hi')\n").hexdigest()},
-        "size_in_bytes": 12, "path": "app.py", "mode": "755",
+        "size_in_bytes": 12,
+        "path": "app.py",
+        "mode": "755",
     }
 
 
-def test_push_follows_the_cf_cli_order_of_calls(
-    fake: FakeApi, client: PackagesClient, app_dir: Path
-) -> None:
+def test_push_follows_the_cf_cli_order_of_calls(fake: FakeApi, client: PackagesClient, app_dir: Path) -> None:
     push_directory(client, "app-1", app_dir)
     calls = [(r.method, r.url.path.replace(next(iter(fake.packages)), "G")) for r in fake.requests]
     assert calls == [
-        ("POST", "/v3/resource_matches"), ("POST", "/v3/packages"),
-        ("POST", "/v3/packages/G/upload"), ("GET", "/v3/packages/G"),
+        ("POST", "/v3/resource_matches"),
+        ("POST", "/v3/packages"),
+        ("POST", "/v3/packages/G/upload"),
+        ("GET", "/v3/packages/G"),
     ]
 
 
@@ -144,9 +160,7 @@ def test_push_without_wait_returns_the_processing_package(
     assert not any(r.method == "GET" for r in fake.requests)
 
 
-def test_push_reports_a_failed_package(
-    fake: FakeApi, client: PackagesClient, tmp_path: Path
-) -> None:
+def test_push_reports_a_failed_package(fake: FakeApi, client: PackagesClient, tmp_path: Path) -> None:
     fake.fail_upload_with = "The app package is invalid: Package may not be larger than 42 bytes"
     write(tmp_path, "a.txt")
     with pytest.raises(PackageFailedError, match="may not be larger"):

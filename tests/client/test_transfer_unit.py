@@ -50,8 +50,7 @@ def test_upload_sends_resources_first_then_the_zip_as_package_zip(
     package = fake.add_package()
     zip_path = tmp_path / "app.zip"
     zip_path.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    cached = {"checksum": {"value": "a" * 40}, "size_in_bytes": 70000, "path": "lib/x.jar",
-              "mode": "644"}
+    cached = {"checksum": {"value": "a" * 40}, "size_in_bytes": 70000, "path": "lib/x.jar", "mode": "644"}
     result = client.upload_bits(package["guid"], zip_path, resources=[Resource.from_json(cached)])
     assert result.state == "PROCESSING_UPLOAD"
     request = fake.requests[-1]
@@ -94,9 +93,7 @@ def test_multipart_body_is_a_generator_of_small_chunks_with_a_known_length() -> 
     data = bytes(range(256)) * 8192  # 2 MiB
     source = CountingFile(data)
     seen: list[tuple[int, int | None]] = []
-    upload = MultipartUpload(
-        "[]", source, progress=lambda done, total: seen.append((done, total)), chunk_size=65536
-    )
+    upload = MultipartUpload("[]", source, progress=lambda done, total: seen.append((done, total)), chunk_size=65536)
     chunks = list(upload)
     assert len(chunks) > 30 and max(len(c) for c in chunks) <= 65536
     assert CountingFile.largest_read <= 65536
@@ -127,14 +124,16 @@ def test_upload_spools_a_stream_that_cannot_seek(fake: FakeApi, client: Packages
 # -- download --------------------------------------------------------------------------------
 
 
-def test_download_follows_a_cross_host_redirect_without_the_token(
-    fake: FakeApi, tmp_path: Path
-) -> None:
+def test_download_follows_a_cross_host_redirect_without_the_token(fake: FakeApi, tmp_path: Path) -> None:
     package = fake.add_package(state="READY")
     fake.bits[package["guid"]] = b"zip bytes"
     # Even a client that follows redirects itself, and carries its own headers, must not leak them.
-    http = httpx.Client(transport=httpx.MockTransport(fake.handle), follow_redirects=True,
-                        headers={"X-Team-Secret": "s3cr3t"}, cookies={"session": "c"})
+    http = httpx.Client(
+        transport=httpx.MockTransport(fake.handle),
+        follow_redirects=True,
+        headers={"X-Team-Secret": "s3cr3t"},
+        cookies={"session": "c"},
+    )
     client = PackagesClient(API, TOKEN, http_client=http)
     progress: list[tuple[int, int | None]] = []
     dest = tmp_path / "out.zip"

@@ -80,4 +80,9 @@ def matchable_resource(api: Api, app_guid: str, run_jobs: Callable[[], Any]) -> 
     """Upload a file big enough for the resource pool; return its resource-match entry."""
     big = b"x" * BIG
     uploaded_package(api, app_guid, make_zip({"big.bin": big}), run_jobs)
-    return {"checksum": {"value": hashlib.sha1(big).hexdigest()}, "size_in_bytes": BIG, "path": "big.bin", "mode": "644"}
+    return {
+        "checksum": {"value": hashlib.sha1(big).hexdigest()},
+        "size_in_bytes": BIG,
+        "path": "big.bin",
+        "mode": "644",
+    }

@@ -158,8 +158,14 @@ class OpenApi:
         assert key is not None, f"{method.upper()} {path} declares no {status} (only {sorted(map(str, responses))})"
         return self.follow(child(op_uri, "responses", str(key)))
 
-    def response_schema(self, path: str, method: str, status: int | str, document: str | None = None,
-                        media_type: str = "application/json") -> str:
+    def response_schema(
+        self,
+        path: str,
+        method: str,
+        status: int | str,
+        document: str | None = None,
+        media_type: str = "application/json",
+    ) -> str:
         uri, response = self.response(path, method, status, document)
         assert media_type in response.get("content", {}), f"{method.upper()} {path} {status}: no {media_type} body"
         return child(uri, "content", media_type, "schema")
@@ -220,7 +226,9 @@ def described_keys(spec: OpenApi, uri: str) -> dict[str, str]:
     return keys
 
 
-def shape_problems(spec: OpenApi, instance: Any, uri: str, where: str = "$", *, null_anywhere: bool = False) -> list[str]:
+def shape_problems(
+    spec: OpenApi, instance: Any, uri: str, where: str = "$", *, null_anywhere: bool = False
+) -> list[str]:
     """What a strict decoder generated from the schema at `uri` would refuse in `instance`.
 
     - an object whose schema lists `properties` is closed: any other key is a problem, unless the
@@ -251,22 +259,25 @@ def shape_problems(spec: OpenApi, instance: Any, uri: str, where: str = "$", *, 
             problems.append(f"{where}: {instance!r} is not one of {part['enum']}")
         for keyword in ("oneOf", "anyOf"):
             if keyword in part:
-                branches = [shape_problems(spec, instance, child(part_uri, keyword, str(i)), where,
-                                           null_anywhere=null_anywhere)
-                            for i in range(len(part[keyword]))]
+                branches = [
+                    shape_problems(spec, instance, child(part_uri, keyword, str(i)), where, null_anywhere=null_anywhere)
+                    for i in range(len(part[keyword]))
+                ]
                 if all(branches):
                     problems.append(f"{where}: matches no {keyword} branch: {branches}")
         if isinstance(instance, list) and "items" in part:
             for i, item in enumerate(instance):
-                problems += shape_problems(spec, item, child(part_uri, "items"), f"{where}[{i}]",
-                                           null_anywhere=null_anywhere)
+                problems += shape_problems(
+                    spec, item, child(part_uri, "items"), f"{where}[{i}]", null_anywhere=null_anywhere
+                )
     if isinstance(instance, dict):
         problems += _object_problems(spec, instance, parts, where, null_anywhere)
     return problems
 
 
-def _object_problems(spec: OpenApi, instance: dict[str, Any], parts: tuple[tuple[str, Any], ...], where: str,
-                     null_anywhere: bool) -> list[str]:
+def _object_problems(
+    spec: OpenApi, instance: dict[str, Any], parts: tuple[tuple[str, Any], ...], where: str, null_anywhere: bool
+) -> list[str]:
     problems: list[str] = []
     properties: dict[str, str] = {}
     required: set[str] = set()

@@ -42,8 +42,9 @@ COPY = ("/v3/packages?source_guid={source_guid}", "paths/Packages.yaml")
 JOB_LOCATION = re.compile(rf"^{re.escape(BASE)}/v3/jobs/[0-9a-f-]{{36}}$")
 
 
-def cc_body(response: Any, path: str, method: str, status: int, document: str | None = None,
-            *, closed: bool = True) -> Any:
+def cc_body(
+    response: Any, path: str, method: str, status: int, document: str | None = None, *, closed: bool = True
+) -> Any:
     """Assert the status, a JSON content type and CC's schema for it; return the body."""
     assert response.status_code == status, (response.status_code, response.text)
     assert media_type(response) == "application/json", response.headers
@@ -69,8 +70,9 @@ def docker_world(api):
 def test_the_document_is_read_with_its_cross_file_references():
     """Guards the guard: CC's own examples pass, and a broken package fails on each detail."""
     item = CC.path_item("/v3/packages")
-    example = CC.node(child(item, "get", "responses", "200", "content", "application/json", "examples", "default",
-                            "value"))
+    example = CC.node(
+        child(item, "get", "responses", "200", "content", "application/json", "examples", "default", "value")
+    )
     CC.validate(example, CC.response_schema("/v3/packages", "get", 200))
     package = example["resources"][0]
     schema = CC.response_schema("/v3/packages/{guid}", "get", 200)
@@ -91,19 +93,33 @@ def test_the_document_is_read_with_its_cross_file_references():
 
 # --- packages -----------------------------------------------------------------------------------
 def test_create_bits_package_matches_cc(api, world):
-    r = api.client.post("/v3/packages", headers=api.admin, json={
-        "type": "bits", "relationships": {"app": {"data": {"guid": world.app["guid"]}}},
-        "metadata": {"labels": {"env": "prod"}, "annotations": {"note": "a b c"}}})
+    r = api.client.post(
+        "/v3/packages",
+        headers=api.admin,
+        json={
+            "type": "bits",
+            "relationships": {"app": {"data": {"guid": world.app["guid"]}}},
+            "metadata": {"labels": {"env": "prod"}, "annotations": {"note": "a b c"}},
+        },
+    )
     body = cc_body(r, "/v3/packages", "post", 201)
     assert body["state"] == "AWAITING_UPLOAD"
     assert body["data"] == {"error": None, "checksum": {"type": "sha256", "value": None}}
 
 
-@pytest.mark.parametrize("credentials", [{}, {"username": "user", "password": "secret"}], ids=["anonymous", "with-credentials"])
+@pytest.mark.parametrize(
+    "credentials", [{}, {"username": "user", "password": "secret"}], ids=["anonymous", "with-credentials"]
+)
 def test_create_docker_package_matches_cc(api, docker_world, credentials):
-    r = api.client.post("/v3/packages", headers=api.admin, json={
-        "type": "docker", "relationships": {"app": {"data": {"guid": docker_world.app["guid"]}}},
-        "data": {"image": "registry/image:latest", **credentials}})
+    r = api.client.post(
+        "/v3/packages",
+        headers=api.admin,
+        json={
+            "type": "docker",
+            "relationships": {"app": {"data": {"guid": docker_world.app["guid"]}}},
+            "data": {"image": "registry/image:latest", **credentials},
+        },
+    )
     body = cc_body(r, "/v3/packages", "post", 201)
     assert body["state"] == "READY"
     assert set(body["links"]) == {"self", "app"}
@@ -128,13 +144,16 @@ def test_list_packages_matches_cc_on_every_page(api, world, docker_world, run_jo
     api.create_package(world.app["guid"])
     flows.docker_package(api, docker_world.app["guid"], "READY")
     for page in (1, 2, 3):
-        body = cc_body(api.client.get(f"/v3/packages?per_page=1&page={page}", headers=api.admin),
-                       "/v3/packages", "get", 200)
+        body = cc_body(
+            api.client.get(f"/v3/packages?per_page=1&page={page}", headers=api.admin), "/v3/packages", "get", 200
+        )
         assert body["pagination"]["total_results"] == 3
         assert (body["pagination"]["next"] is None) == (page == 3)
         assert (body["pagination"]["previous"] is None) == (page == 1)
-    filtered = api.client.get("/v3/packages?types=bits&states=READY,AWAITING_UPLOAD&order_by=-created_at&"
-                              "label_selector=!nope", headers=api.admin)
+    filtered = api.client.get(
+        "/v3/packages?types=bits&states=READY,AWAITING_UPLOAD&order_by=-created_at&label_selector=!nope",
+        headers=api.admin,
+    )
     assert cc_body(filtered, "/v3/packages", "get", 200)["pagination"]["total_results"] == 2
     empty = cc_body(api.client.get("/v3/packages?states=EXPIRED", headers=api.admin), "/v3/packages", "get", 200)
     assert empty["resources"] == [] and empty["pagination"]["total_pages"] == 1
@@ -150,8 +169,11 @@ def test_list_packages_of_an_app_matches_cc(api, world, run_jobs):
 
 def test_update_package_matches_cc(api, world, docker_world):
     bits = api.create_package(world.app["guid"])
-    r = api.client.patch(f"/v3/packages/{bits['guid']}", headers=api.admin,
-                         json={"metadata": {"labels": {"tier": "web"}, "annotations": {"owner": "me"}}})
+    r = api.client.patch(
+        f"/v3/packages/{bits['guid']}",
+        headers=api.admin,
+        json={"metadata": {"labels": {"tier": "web"}, "annotations": {"owner": "me"}}},
+    )
     assert cc_body(r, "/v3/packages/{guid}", "patch", 200)["metadata"]["labels"] == {"tier": "web"}
     docker = api.create_package(docker_world.app["guid"], "docker")
     r = api.client.patch(f"/v3/packages/{docker['guid']}", headers=api.admin, json={"username": "u", "password": "p"})
@@ -229,8 +251,11 @@ def test_download_answers_a_declared_302(api, world, run_jobs):
 # --- links.upload.method ------------------------------------------------------------------------
 def _bits_bodies(api: Any, world: Any, run_jobs: Callable[[], Any]) -> dict[str, Any]:
     """One package-bearing answer of each operation that returns a bits package."""
-    created = api.client.post("/v3/packages", headers=api.admin, json={
-        "type": "bits", "relationships": {"app": {"data": {"guid": world.app["guid"]}}}})
+    created = api.client.post(
+        "/v3/packages",
+        headers=api.admin,
+        json={"type": "bits", "relationships": {"app": {"data": {"guid": world.app["guid"]}}}},
+    )
     guid = created.json()["guid"]
     ready = flows.bits_package(api, world.app["guid"], "READY", run_jobs)
     other = api.create_app(world.space["guid"])
@@ -238,11 +263,16 @@ def _bits_bodies(api: Any, world: Any, run_jobs: Callable[[], Any]) -> dict[str,
     return {
         "create": cc_body(created, "/v3/packages", "post", 201),
         "get": cc_body(api.client.get(f"/v3/packages/{guid}", headers=api.admin), "/v3/packages/{guid}", "get", 200),
-        "update": cc_body(api.client.patch(f"/v3/packages/{guid}", headers=api.admin, json={}),
-                          "/v3/packages/{guid}", "patch", 200),
+        "update": cc_body(
+            api.client.patch(f"/v3/packages/{guid}", headers=api.admin, json={}), "/v3/packages/{guid}", "patch", 200
+        ),
         "list": cc_body(api.client.get("/v3/packages", headers=api.admin), "/v3/packages", "get", 200)["resources"][0],
-        "app list": cc_body(api.client.get(f"/v3/apps/{world.app['guid']}/packages", headers=api.admin),
-                            "/v3/apps/{guid}/packages", "get", 200)["resources"][0],
+        "app list": cc_body(
+            api.client.get(f"/v3/apps/{world.app['guid']}/packages", headers=api.admin),
+            "/v3/apps/{guid}/packages",
+            "get",
+            200,
+        )["resources"][0],
         "copy": cc_body(flows.copy_request(api, ready["guid"], other["guid"]), path, "post", 201, document),
         "upload": cc_body(upload(api, guid, flows.a_zip()), "/v3/packages/{guid}/upload", "post", 200),
     }
@@ -287,44 +317,119 @@ def _unknown(api: Any, world: Any) -> str:
 # (what, status, (path, method, document), request)
 ERROR_CASES: list[tuple[str, int, tuple[str, str, str | None], Callable[[Any, Any], Any]]] = [
     ("no token", 401, ("/v3/packages", "get", None), lambda api, w: api.client.get("/v3/packages")),
-    ("bad token", 401, ("/v3/packages/{guid}", "get", None),
-     lambda api, w: api.client.get(f"/v3/packages/{_pkg(api, w)}", headers=bearer("not.a.jwt"))),
-    ("read-only role creates", 403, ("/v3/packages", "post", None),
-     lambda api, w: api.client.post("/v3/packages", headers=api.user("space_auditor", w), json={
-         "type": "bits", "relationships": {"app": {"data": {"guid": w.app["guid"]}}}})),
-    ("no write scope updates", 403, ("/v3/packages/{guid}", "patch", None),
-     lambda api, w: api.client.patch(f"/v3/packages/{_pkg(api, w)}", headers=api.headers("reader", (READ,)), json={})),
-    ("no write scope deletes", 403, ("/v3/packages/{guid}", "delete", None),
-     lambda api, w: api.client.delete(f"/v3/packages/{_pkg(api, w)}", headers=api.headers("reader", (READ,)))),
-    ("unknown package", 404, ("/v3/packages/{guid}", "get", None),
-     lambda api, w: api.client.get(f"/v3/packages/{_unknown(api, w)}", headers=api.admin)),
-    ("delete unknown package", 404, ("/v3/packages/{guid}", "delete", None),
-     lambda api, w: api.client.delete(f"/v3/packages/{_unknown(api, w)}", headers=api.admin)),
-    ("packages of unknown app", 404, ("/v3/apps/{guid}/packages", "get", None),
-     lambda api, w: api.client.get(f"/v3/apps/{_unknown(api, w)}/packages", headers=api.admin)),
-    ("unknown job", 404, ("/v3/jobs/{guid}", "get", None),
-     lambda api, w: api.client.get(f"/v3/jobs/{_unknown(api, w)}", headers=api.admin)),
-    ("upload to unknown package", 404, ("/v3/packages/{guid}/upload", "post", None),
-     lambda api, w: upload(api, _unknown(api, w), flows.a_zip())),
-    ("create for unknown app", 422, ("/v3/packages", "post", None),
-     lambda api, w: api.client.post("/v3/packages", headers=api.admin, json={
-         "type": "bits", "relationships": {"app": {"data": {"guid": _unknown(api, w)}}}})),
-    ("update with unknown field", 422, ("/v3/packages/{guid}", "patch", None),
-     lambda api, w: api.client.patch(f"/v3/packages/{_pkg(api, w)}", headers=api.admin, json={"animals": 1})),
-    ("copy to the same app", 422, (COPY[0], "post", COPY[1]),
-     lambda api, w: flows.copy_request(api, _pkg(api, w), w.app["guid"])),
-    ("bad resource match", 422, ("/v3/resource_matches", "post", None),
-     lambda api, w: api.client.post("/v3/resource_matches", headers=api.admin, json={"resources": []})),
-    ("upload with nothing", 422, ("/v3/packages/{guid}/upload", "post", None),
-     lambda api, w: upload(api, _pkg(api, w))),
-    ("bad list query", 400, ("/v3/packages", "get", None),
-     lambda api, w: api.client.get("/v3/packages?bogus=1", headers=api.admin)),
-    ("second upload", 400, ("/v3/packages/{guid}/upload", "post", None),
-     lambda api, w: _upload_twice(api, w)),
-    ("download of a docker package", 422, ("/v3/packages/{guid}/download", "get", None),
-     lambda api, w: api.client.get(f"/v3/packages/{_docker_pkg(api)}/download", headers=api.admin)),
-    ("guid filter on the app route", 400, ("/v3/apps/{guid}/packages", "get", None),
-     lambda api, w: api.client.get(f"/v3/apps/{w.app['guid']}/packages?space_guids=x", headers=api.admin)),
+    (
+        "bad token",
+        401,
+        ("/v3/packages/{guid}", "get", None),
+        lambda api, w: api.client.get(f"/v3/packages/{_pkg(api, w)}", headers=bearer("not.a.jwt")),
+    ),
+    (
+        "read-only role creates",
+        403,
+        ("/v3/packages", "post", None),
+        lambda api, w: api.client.post(
+            "/v3/packages",
+            headers=api.user("space_auditor", w),
+            json={"type": "bits", "relationships": {"app": {"data": {"guid": w.app["guid"]}}}},
+        ),
+    ),
+    (
+        "no write scope updates",
+        403,
+        ("/v3/packages/{guid}", "patch", None),
+        lambda api, w: api.client.patch(
+            f"/v3/packages/{_pkg(api, w)}", headers=api.headers("reader", (READ,)), json={}
+        ),
+    ),
+    (
+        "no write scope deletes",
+        403,
+        ("/v3/packages/{guid}", "delete", None),
+        lambda api, w: api.client.delete(f"/v3/packages/{_pkg(api, w)}", headers=api.headers("reader", (READ,))),
+    ),
+    (
+        "unknown package",
+        404,
+        ("/v3/packages/{guid}", "get", None),
+        lambda api, w: api.client.get(f"/v3/packages/{_unknown(api, w)}", headers=api.admin),
+    ),
+    (
+        "delete unknown package",
+        404,
+        ("/v3/packages/{guid}", "delete", None),
+        lambda api, w: api.client.delete(f"/v3/packages/{_unknown(api, w)}", headers=api.admin),
+    ),
+    (
+        "packages of unknown app",
+        404,
+        ("/v3/apps/{guid}/packages", "get", None),
+        lambda api, w: api.client.get(f"/v3/apps/{_unknown(api, w)}/packages", headers=api.admin),
+    ),
+    (
+        "unknown job",
+        404,
+        ("/v3/jobs/{guid}", "get", None),
+        lambda api, w: api.client.get(f"/v3/jobs/{_unknown(api, w)}", headers=api.admin),
+    ),
+    (
+        "upload to unknown package",
+        404,
+        ("/v3/packages/{guid}/upload", "post", None),
+        lambda api, w: upload(api, _unknown(api, w), flows.a_zip()),
+    ),
+    (
+        "create for unknown app",
+        422,
+        ("/v3/packages", "post", None),
+        lambda api, w: api.client.post(
+            "/v3/packages",
+            headers=api.admin,
+            json={"type": "bits", "relationships": {"app": {"data": {"guid": _unknown(api, w)}}}},
+        ),
+    ),
+    (
+        "update with unknown field",
+        422,
+        ("/v3/packages/{guid}", "patch", None),
+        lambda api, w: api.client.patch(f"/v3/packages/{_pkg(api, w)}", headers=api.admin, json={"animals": 1}),
+    ),
+    (
+        "copy to the same app",
+        422,
+        (COPY[0], "post", COPY[1]),
+        lambda api, w: flows.copy_request(api, _pkg(api, w), w.app["guid"]),
+    ),
+    (
+        "bad resource match",
+        422,
+        ("/v3/resource_matches", "post", None),
+        lambda api, w: api.client.post("/v3/resource_matches", headers=api.admin, json={"resources": []}),
+    ),
+    (
+        "upload with nothing",
+        422,
+        ("/v3/packages/{guid}/upload", "post", None),
+        lambda api, w: upload(api, _pkg(api, w)),
+    ),
+    (
+        "bad list query",
+        400,
+        ("/v3/packages", "get", None),
+        lambda api, w: api.client.get("/v3/packages?bogus=1", headers=api.admin),
+    ),
+    ("second upload", 400, ("/v3/packages/{guid}/upload", "post", None), lambda api, w: _upload_twice(api, w)),
+    (
+        "download of a docker package",
+        422,
+        ("/v3/packages/{guid}/download", "get", None),
+        lambda api, w: api.client.get(f"/v3/packages/{_docker_pkg(api)}/download", headers=api.admin),
+    ),
+    (
+        "guid filter on the app route",
+        400,
+        ("/v3/apps/{guid}/packages", "get", None),
+        lambda api, w: api.client.get(f"/v3/apps/{w.app['guid']}/packages?space_guids=x", headers=api.admin),
+    ),
 ]
 # Statuses CC answers (packages-behavior §2.5, §3.4, §5.8) that its OpenAPI document does not
 # declare for the operation; their bodies are checked against the document's generic Errors schema.
@@ -357,8 +462,11 @@ def test_error_bodies_match_ccs_error_schema(api, world, what, status, operation
     assert media_type(r) == "application/json"
     declared = str(status) in CC.declared_statuses(path, method, document)
     assert declared == ((path, method, status) not in UNDECLARED_BY_CC_DOCUMENT), (path, method, status)
-    schema = CC.response_schema(path, method, status, document) if declared else CC.component(
-        "components/schemas/Errors.yaml")
+    schema = (
+        CC.response_schema(path, method, status, document)
+        if declared
+        else CC.component("components/schemas/Errors.yaml")
+    )
     body = r.json()
     CC.validate(body, schema)
     assert shape_problems(CC, body, schema) == []

@@ -116,12 +116,14 @@ def test_the_strict_walk_refuses_what_the_client_refuses(api, world):
     broken["created_at"] = "2026-01-02T03:04:05"
     broken["data"] = {**body["data"], "sha1": "x"}
     broken["links"] = {**body["links"], "upload": {**body["links"]["upload"], "method": "POST"}}
-    assert sorted(seed_problems(broken, GET)) == sorted([
-        "$: missing required key 'state'",
-        "$.created_at: '2026-01-02T03:04:05' is not a valid date-time",
-        "$.data.sha1: unexpected key",
-        "$.links.upload.method: unexpected key",
-    ])
+    assert sorted(seed_problems(broken, GET)) == sorted(
+        [
+            "$: missing required key 'state'",
+            "$.created_at: '2026-01-02T03:04:05' is not a valid date-time",
+            "$.data.sha1: unexpected key",
+            "$.links.upload.method: unexpected key",
+        ]
+    )
 
 
 # --- packages ------------------------------------------------------------------------------------
@@ -150,14 +152,38 @@ def test_docker_package_is_decoded_whole(api, docker_world, state, credentials):
 
 
 def test_every_packages_api_operation_answers_what_the_client_decodes(api, world, docker_world, run_jobs):
-    created = decoded(api.client.post("/v3/packages", headers=api.admin, json={
-        "type": "bits", "relationships": {"app": {"data": {"guid": world.app["guid"]}}},
-        "metadata": {"labels": {"env": "prod"}, "annotations": {"note": "x"}}}), CREATE)
-    decoded(api.client.post("/v3/packages", headers=api.admin, json={
-        "type": "docker", "relationships": {"app": {"data": {"guid": docker_world.app["guid"]}}},
-        "data": {"image": "registry/image:latest", "username": "u", "password": "p"}}), CREATE)
-    decoded(api.client.patch(f"/v3/packages/{created['guid']}", headers=api.admin,
-                             json={"metadata": {"labels": {"env": None, "tier": "web"}}}), UPDATE)
+    created = decoded(
+        api.client.post(
+            "/v3/packages",
+            headers=api.admin,
+            json={
+                "type": "bits",
+                "relationships": {"app": {"data": {"guid": world.app["guid"]}}},
+                "metadata": {"labels": {"env": "prod"}, "annotations": {"note": "x"}},
+            },
+        ),
+        CREATE,
+    )
+    decoded(
+        api.client.post(
+            "/v3/packages",
+            headers=api.admin,
+            json={
+                "type": "docker",
+                "relationships": {"app": {"data": {"guid": docker_world.app["guid"]}}},
+                "data": {"image": "registry/image:latest", "username": "u", "password": "p"},
+            },
+        ),
+        CREATE,
+    )
+    decoded(
+        api.client.patch(
+            f"/v3/packages/{created['guid']}",
+            headers=api.admin,
+            json={"metadata": {"labels": {"env": None, "tier": "web"}}},
+        ),
+        UPDATE,
+    )
     decoded(upload(api, created["guid"], flows.a_zip(), resources=[]), UPLOAD)
     run_jobs()
     other = api.create_app(world.space["guid"])
@@ -225,11 +251,15 @@ def test_processing_delete_job_carries_ccs_resource_link_which_the_seed_job_mode
 
 
 # --- errors --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("status", "request_"), [
-    (401, lambda api, w: api.client.get("/v3/packages")),
-    (404, lambda api, w: api.client.get("/v3/packages/0e4e2a2c-0000-4000-8000-000000000000", headers=api.admin)),
-    (422, lambda api, w: api.client.post("/v3/packages", headers=api.admin, json={"type": "bits"})),
-], ids=["401", "404", "422"])
+@pytest.mark.parametrize(
+    ("status", "request_"),
+    [
+        (401, lambda api, w: api.client.get("/v3/packages")),
+        (404, lambda api, w: api.client.get("/v3/packages/0e4e2a2c-0000-4000-8000-000000000000", headers=api.admin)),
+        (422, lambda api, w: api.client.post("/v3/packages", headers=api.admin, json={"type": "bits"})),
+    ],
+    ids=["401", "404", "422"],
+)
 def test_errors_keep_ccs_envelope_which_the_seed_models_as_errors(api, world, status, request_):
     """Decided (clients-on-the-wire §5): CC's `{"errors": [...]}` always. The seed client still sees
     the status; its flat Error model stays empty. The envelope is its `Errors` model, exactly."""

@@ -79,8 +79,13 @@ def test_killed_worker_process_is_recovered_by_a_restarted_worker(api, settings)
     pkg = api.create_package(world.app["guid"])
     files = {f"f{i:03}.bin": os.urandom(300_000) for i in range(300)}
     upload(api, pkg["guid"], make_zip(files))
-    env = {**os.environ, "CAPI_DATA_DIR": str(settings.data_dir), "CAPI_WORKER_LEASE_SECONDS": "1",
-           "CAPI_WORKER_POLL_SECONDS": "0.01", "CAPI_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "CAPI_DATA_DIR": str(settings.data_dir),
+        "CAPI_WORKER_LEASE_SECONDS": "1",
+        "CAPI_WORKER_POLL_SECONDS": "0.01",
+        "CAPI_LOG_LEVEL": "warning",
+    }
     if settings.database_url:
         env["CAPI_DATABASE_URL"] = settings.database_url
     cmd = [sys.executable, "-m", "capi_cli", "worker"]
@@ -136,6 +141,7 @@ def test_maintenance_removes_old_jobs_and_expired_packages(api, run_jobs):
         s.execute(update(Job).values(created_at=utcnow() - timedelta(days=91)))
     expired = api.create_package(world.app["guid"])
     from capi_packages.packages.models import Package
+
     with api.app.state.sessionmaker() as s, s.begin():
         s.execute(update(Package).where(Package.guid == expired["guid"]).values(state="EXPIRED"))
     api.app.state.worker.maintain()

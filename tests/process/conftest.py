@@ -28,8 +28,13 @@ def free_port() -> int:
 def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
     """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit."""
     port = free_port()
-    env = {**os.environ, "CAPI_DATA_DIR": str(base / "data"), "CAPI_PORT": str(port), "CAPI_LOG_LEVEL": "warning",
-           **extra_env}
+    env = {
+        **os.environ,
+        "CAPI_DATA_DIR": str(base / "data"),
+        "CAPI_PORT": str(port),
+        "CAPI_LOG_LEVEL": "warning",
+        **extra_env,
+    }
     log_path = base / "serve.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -65,8 +70,6 @@ def mint(env: dict[str, str], *args: str) -> str:
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     return lines[0]
-
-
 
 
 # The client tests' module-scoped server and admin client, shared by the files that use them.

@@ -13,13 +13,22 @@ from tests.process.conftest import CLI, mint
 
 def test_cloudfoundry_client_logs_in_and_manages_packages(server):
     url, env = server
-    subprocess.run([*CLI, "users", "add", "alice", "--password", "pw", "--admin"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*CLI, "users", "add", "alice", "--password", "pw", "--admin"], env=env, check=True, capture_output=True
+    )
     admin = {"Authorization": f"bearer {mint(env, '--user-id', 'root', '--admin')}"}
     org = httpx.post(f"{url}/v3/organizations", json={"name": "o"}, headers=admin).json()
-    space = httpx.post(f"{url}/v3/spaces", json={"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}, headers=admin).json()
+    space = httpx.post(
+        f"{url}/v3/spaces",
+        json={"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}},
+        headers=admin,
+    ).json()
     apps = [
-        httpx.post(f"{url}/v3/apps", json={"name": n, "relationships": {"space": {"data": {"guid": space["guid"]}}}}, headers=admin).json()
+        httpx.post(
+            f"{url}/v3/apps",
+            json={"name": n, "relationships": {"space": {"data": {"guid": space["guid"]}}}},
+            headers=admin,
+        ).json()
         for n in ("a", "b")
     ]
 

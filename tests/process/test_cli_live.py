@@ -84,9 +84,7 @@ def cli(live: Live, tmp_path: Path) -> Any:
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, (
-        f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-    )
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
     return result
 
 
@@ -142,9 +140,7 @@ def test_packages_create_get_and_list_print_details_tables_and_json(live: Live, 
     # Every page is fetched unless --page is given.
     paged = as_json(cli("packages", "list", "--app", app.guid, "--per-page", "1", "--json"))
     assert [p["guid"] for p in paged] == [created["guid"], second["guid"]]
-    only_first = as_json(
-        cli("packages", "list", "--app", app.guid, "--per-page", "1", "--page", "2", "--json")
-    )
+    only_first = as_json(cli("packages", "list", "--app", app.guid, "--per-page", "1", "--page", "2", "--json"))
     assert [p["guid"] for p in only_first] == [second["guid"]]
     labelled = as_json(cli("packages", "list", "--app", app.guid, "-l", "env=cli", "--json"))
     assert [p["guid"] for p in labelled] == [created["guid"]]
@@ -226,9 +222,7 @@ def test_packages_update_sets_and_deletes_labels_like_kubectl(live: Live, cli: A
 # -- bits: upload, download, copy, delete ----------------------------------------------------
 
 
-def test_upload_wait_then_download_saves_the_zip_the_server_stored(
-    live: Live, cli: Any, tmp_path: Path
-) -> None:
+def test_upload_wait_then_download_saves_the_zip_the_server_stored(live: Live, cli: Any, tmp_path: Path) -> None:
     app = live.app()
     files = {"index.html": b"<p>cli</p>", "lib/app.py": b"print('cli')\n" * 50}
     source = write_zip(tmp_path / "app.zip", files)
@@ -246,9 +240,7 @@ def test_upload_wait_then_download_saves_the_zip_the_server_stored(
     assert zip_contents(target) == files
     assert [p.name for p in target.parent.iterdir()] == ["back.zip"]
 
-    info = as_json(
-        cli("packages", "download", created["guid"], "-o", str(tmp_path / "again.zip"), "--json")
-    )
+    info = as_json(cli("packages", "download", created["guid"], "-o", str(tmp_path / "again.zip"), "--json"))
     assert info == {
         "guid": created["guid"],
         "path": str(tmp_path / "again.zip"),
@@ -275,25 +267,19 @@ def test_upload_wait_then_download_saves_the_zip_the_server_stored(
     )
 
 
-def test_upload_wait_of_a_non_zip_exits_5_with_the_package_error(
-    live: Live, cli: Any, tmp_path: Path
-) -> None:
+def test_upload_wait_of_a_non_zip_exits_5_with_the_package_error(live: Live, cli: Any, tmp_path: Path) -> None:
     app = live.app()
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"definitely not a zip")
     created = as_json(cli("packages", "create", "--app", app.guid, "--json"))
     result = cli("packages", "upload", created["guid"], str(junk), "--wait")
     assert result.returncode == 5
-    assert result.stderr.strip().startswith(
-        "PackageFailed: The app upload is invalid: Invalid zip archive"
-    )
+    assert result.stderr.strip().startswith("PackageFailed: The app upload is invalid: Invalid zip archive")
     waited = cli("packages", "wait", created["guid"])
     assert waited.returncode == 5 and waited.stderr.startswith("PackageFailed: ")
 
 
-def test_copy_wait_prints_the_ready_copy_in_the_other_app(
-    live: Live, cli: Any, tmp_path: Path
-) -> None:
+def test_copy_wait_prints_the_ready_copy_in_the_other_app(live: Live, cli: Any, tmp_path: Path) -> None:
     source_app, target_app = live.app(), live.app()
     created = as_json(cli("packages", "create", "--app", source_app.guid, "--json"))
     ready = as_json(
@@ -306,9 +292,7 @@ def test_copy_wait_prints_the_ready_copy_in_the_other_app(
             "--json",
         )
     )
-    copy = as_json(
-        cli("packages", "copy", created["guid"], "--app", target_app.guid, "--wait", "--json")
-    )
+    copy = as_json(cli("packages", "copy", created["guid"], "--app", target_app.guid, "--wait", "--json"))
     assert copy["guid"] != created["guid"] and copy["state"] == "READY"
     assert copy["relationships"]["app"]["data"]["guid"] == target_app.guid
     assert copy["data"]["checksum"] == ready["data"]["checksum"]
@@ -333,9 +317,7 @@ def test_delete_wait_shows_the_complete_job_and_then_get_exits_3(live: Live, cli
 # -- push ------------------------------------------------------------------------------------
 
 
-def test_push_prints_only_the_package_guid_and_honours_cfignore(
-    live: Live, cli: Any, tmp_path: Path
-) -> None:
+def test_push_prints_only_the_package_guid_and_honours_cfignore(live: Live, cli: Any, tmp_path: Path) -> None:
     app = live.app()
     root = tmp_path / "site"
     (root / "lib").mkdir(parents=True)
@@ -374,9 +356,7 @@ def test_push_prints_only_the_package_guid_and_honours_cfignore(
 # -- errors and exit codes -------------------------------------------------------------------
 
 
-def test_exit_codes_are_3_for_not_found_4_for_auth_and_1_for_other_api_errors(
-    live: Live, cli: Any
-) -> None:
+def test_exit_codes_are_3_for_not_found_4_for_auth_and_1_for_other_api_errors(live: Live, cli: Any) -> None:
     missing = str(uuid.uuid4())
     result = cli("packages", "get", missing)
     assert (result.returncode, result.stderr) == (3, "CF-ResourceNotFound: Package not found\n")
@@ -395,9 +375,7 @@ def test_exit_codes_are_3_for_not_found_4_for_auth_and_1_for_other_api_errors(
     auditor = f"auditor-{uuid.uuid4().hex[:8]}"
     live.admin.create_role("organization_user", auditor, org_guid=live.org_guid)
     live.admin.create_role("space_auditor", auditor, space_guid=live.space_guid)
-    result = cli(
-        "packages", "create", "--app", app.guid, token=mint(live.env, "--user-id", auditor)
-    )
+    result = cli("packages", "create", "--app", app.guid, token=mint(live.env, "--user-id", auditor))
     assert (result.returncode, result.stderr) == (
         4,
         "CF-NotAuthorized: You are not authorized to perform the requested action\n",
@@ -439,9 +417,7 @@ def test_unreachable_api_exits_1_with_the_transport_error(cli: Any) -> None:
 # -- login -----------------------------------------------------------------------------------
 
 
-def test_login_saves_the_tokens_and_later_commands_use_them_without_capi_token(
-    live: Live, cli: Any
-) -> None:
+def test_login_saves_the_tokens_and_later_commands_use_them_without_capi_token(live: Live, cli: Any) -> None:
     username = f"dev{uuid.uuid4().hex[:8]}"
     added = subprocess.run(
         [*CLI, "users", "add", username, "--password", "s3cret"],
@@ -460,9 +436,7 @@ def test_login_saves_the_tokens_and_later_commands_use_them_without_capi_token(
     assert wrong.returncode == 4 and wrong.stderr == "unauthorized: Bad credentials\n"
     assert not cli.config.exists()
 
-    result = ok(
-        cli("login", "--api", live.url, "-u", username, "-p", "s3cret", token=None, api=None)
-    )
+    result = ok(cli("login", "--api", live.url, "-u", username, "-p", "s3cret", token=None, api=None))
     assert result.stdout == f"Logged in to {live.url} as {username}.\n"
     assert stat.S_IMODE(cli.config.stat().st_mode) == 0o600
     saved = json.loads(cli.config.read_text())

@@ -48,17 +48,13 @@ from tests.process.client_live_support import (
 )
 
 
-def test_setup_calls_create_an_org_a_space_apps_and_roles(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_setup_calls_create_an_org_a_space_apps_and_roles(live: Live, admin: PackagesClient) -> None:
     org = admin.create_organization(f"setup-{uuid.uuid4().hex[:8]}")
     assert isinstance(org, Organization) and org.name.startswith("setup-") and org.guid
     space = admin.create_space("dev", org.guid)
     assert isinstance(space, Space) and space.name == "dev" and space.organization_guid == org.guid
     app = admin.create_app("web", space.guid)
-    assert (
-        isinstance(app, App) and app.space_guid == space.guid and app.lifecycle_type == "buildpack"
-    )
+    assert isinstance(app, App) and app.space_guid == space.guid and app.lifecycle_type == "buildpack"
     docker_app = admin.create_app("img", space.guid, "docker")
     assert docker_app.lifecycle_type == "docker"
     user = f"user-{uuid.uuid4().hex[:8]}"
@@ -82,13 +78,9 @@ def test_setup_calls_create_an_org_a_space_apps_and_roles(
 # -- create, get, list, iterate --------------------------------------------------------------
 
 
-def test_a_bits_package_is_created_awaiting_upload_and_reads_back_the_same(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_a_bits_package_is_created_awaiting_upload_and_reads_back_the_same(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
-    created = admin.create_package(
-        app.guid, metadata={"labels": {"env": "test"}, "annotations": {"note": "hi"}}
-    )
+    created = admin.create_package(app.guid, metadata={"labels": {"env": "test"}, "annotations": {"note": "hi"}})
     assert (created.type, created.state, created.app_guid) == ("bits", "AWAITING_UPLOAD", app.guid)
     assert created.labels == {"env": "test"} and created.annotations == {"note": "hi"}
     assert (created.checksum_type, created.checksum_value, created.error) == ("sha256", None, None)
@@ -99,13 +91,9 @@ def test_a_bits_package_is_created_awaiting_upload_and_reads_back_the_same(
     assert got == created
 
 
-def test_a_docker_package_is_ready_at_once_and_never_shows_its_password(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_a_docker_package_is_ready_at_once_and_never_shows_its_password(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live, "docker")
-    created = admin.create_package(
-        app.guid, "docker", image="nginx:1.27", username="bob", password="secret"
-    )
+    created = admin.create_package(app.guid, "docker", image="nginx:1.27", username="bob", password="secret")
     assert (created.type, created.state, created.image, created.username) == (
         "docker",
         "READY",
@@ -119,9 +107,7 @@ def test_a_docker_package_is_ready_at_once_and_never_shows_its_password(
     assert updated.username == "carol"
 
 
-def test_list_filters_by_type_state_app_label_selector_and_guid(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_list_filters_by_type_state_app_label_selector_and_guid(live: Live, admin: PackagesClient) -> None:
     a, b, d = new_app(admin, live), new_app(admin, live), new_app(admin, live, "docker")
     p1 = admin.create_package(a.guid, metadata={"labels": {"env": "prod"}})
     p2 = admin.create_package(a.guid, metadata={"labels": {"env": "dev"}})
@@ -147,9 +133,7 @@ def test_list_filters_by_type_state_app_label_selector_and_guid(
     assert page.next_url and page.previous_url is None
 
 
-def test_list_app_packages_returns_only_that_apps_packages_and_takes_filters(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_list_app_packages_returns_only_that_apps_packages_and_takes_filters(live: Live, admin: PackagesClient) -> None:
     a, b = new_app(admin, live), new_app(admin, live)
     p1 = admin.create_package(a.guid, metadata={"labels": {"tier": "web"}})
     p2 = admin.create_package(a.guid)
@@ -184,9 +168,7 @@ def test_iterating_walks_three_pages_of_three_and_sees_all_seven_packages_once(l
 
 def test_update_sets_and_deletes_labels_and_annotations(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
-    package = admin.create_package(
-        app.guid, metadata={"labels": {"a": "1", "b": "2"}, "annotations": {"x": "y"}}
-    )
+    package = admin.create_package(app.guid, metadata={"labels": {"a": "1", "b": "2"}, "annotations": {"x": "y"}})
     updated = admin.update_package(
         package.guid,
         metadata={"labels": {"a": None, "c": "3"}, "annotations": {"note": "long text"}},
@@ -214,9 +196,7 @@ def test_copy_gives_a_copying_package_that_becomes_ready_with_the_same_bits(
     assert same.value.detail == "Source and destination app cannot be the same"
 
 
-def test_delete_returns_a_job_that_completes_and_then_the_package_is_gone(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_delete_returns_a_job_that_completes_and_then_the_package_is_gone(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
     package = admin.create_package(app.guid)
     job = admin.delete_package(package.guid)
@@ -242,17 +222,11 @@ def test_upload_waits_ready_and_download_follows_the_signed_redirect_without_the
     upload.write_bytes(zip_bytes(files))
     package = client.create_package(app.guid)
     progress: list[tuple[int, int | None]] = []
-    uploaded = client.upload_bits(
-        package.guid, upload, progress=lambda done, total: progress.append((done, total))
-    )
+    uploaded = client.upload_bits(package.guid, upload, progress=lambda done, total: progress.append((done, total)))
     assert uploaded.state == "PROCESSING_UPLOAD"
     assert progress and progress[-1] == (upload.stat().st_size, upload.stat().st_size)
     ready = client.wait_until_ready(uploaded, timeout=60, interval=POLL)
-    assert (
-        ready.state == "READY"
-        and ready.checksum_type == "sha256"
-        and len(ready.checksum_value or "") == 64
-    )
+    assert ready.state == "READY" and ready.checksum_type == "sha256" and len(ready.checksum_value or "") == 64
 
     recorder.requests.clear()
     target = tmp_path / "out.zip"
@@ -274,38 +248,27 @@ def test_upload_waits_ready_and_download_follows_the_signed_redirect_without_the
     assert second.extensions["status_seen"] == 200
 
 
-def test_a_second_upload_is_refused_with_bits_already_uploaded(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_a_second_upload_is_refused_with_bits_already_uploaded(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
     package = ready_package(admin, app.guid, {"a.txt": b"a"})
     with pytest.raises(BadRequestError) as raised:
         admin.upload_bits(package.guid, io.BytesIO(zip_bytes({"b.txt": b"b"})))
     error = raised.value
     assert (error.status, error.code, error.title) == (400, 150004, "CF-PackageBitsAlreadyUploaded")
-    assert (
-        error.detail
-        == "Bits may be uploaded only once. Create a new package to upload different bits."
-    )
+    assert error.detail == "Bits may be uploaded only once. Create a new package to upload different bits."
 
 
-def test_match_resources_returns_only_cached_files_above_the_pool_minimum(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_match_resources_returns_only_cached_files_above_the_pool_minimum(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
     big, small = os.urandom(70 * 1024), b"tiny file\n"
     ready_package(admin, app.guid, {"big.bin": big, "small.txt": small})
     asked = [
         Resource(path="big.bin", sha1=sha1_hex(big), size=len(big), mode="644"),
         Resource(path="small.txt", sha1=sha1_hex(small), size=len(small), mode="644"),
-        Resource(
-            path="other.bin", sha1=sha1_hex(b"never uploaded" * 9000), size=126000, mode="644"
-        ),
+        Resource(path="other.bin", sha1=sha1_hex(b"never uploaded" * 9000), size=126000, mode="644"),
     ]
     matched = admin.match_resources(asked)
-    assert [(r.path, r.sha1, r.size, r.mode) for r in matched] == [
-        ("big.bin", sha1_hex(big), len(big), "644")
-    ]
+    assert [(r.path, r.sha1, r.size, r.mode) for r in matched] == [("big.bin", sha1_hex(big), len(big), "644")]
     # The plain-dict (wire) form works too, and an entry without a mode never matches.
     wire = {"checksum": {"value": sha1_hex(big)}, "size_in_bytes": len(big), "path": "x/big.bin"}
     assert admin.match_resources([wire]) == []
@@ -313,9 +276,7 @@ def test_match_resources_returns_only_cached_files_above_the_pool_minimum(
     assert admin.match_resources([]) == []
 
 
-def test_a_resources_only_upload_builds_the_package_from_the_cache(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_a_resources_only_upload_builds_the_package_from_the_cache(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
     big = os.urandom(80 * 1024)
     ready_package(admin, app.guid, {"big.bin": big})
@@ -353,9 +314,7 @@ def test_a_bad_or_missing_token_raises_not_authenticated(live: Live) -> None:
     ) == (401, 10002, "CF-NotAuthenticated", "Authentication error")
 
 
-def test_a_space_auditor_can_read_but_writing_raises_not_authorized(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_a_space_auditor_can_read_but_writing_raises_not_authorized(live: Live, admin: PackagesClient) -> None:
     app = new_app(admin, live)
     package = admin.create_package(app.guid)
     auditor = f"auditor-{uuid.uuid4().hex[:8]}"
@@ -398,9 +357,7 @@ def test_a_missing_package_or_app_raises_not_found(live: Live, admin: PackagesCl
     assert job.value.detail == "Job not found"
 
 
-def test_rule_breaking_requests_raise_unprocessable_entity(
-    live: Live, admin: PackagesClient
-) -> None:
+def test_rule_breaking_requests_raise_unprocessable_entity(live: Live, admin: PackagesClient) -> None:
     with pytest.raises(UnprocessableEntityError) as no_app:
         admin.create_package(str(uuid.uuid4()))
     assert (no_app.value.status, no_app.value.code, no_app.value.title, no_app.value.detail) == (
@@ -431,15 +388,10 @@ def test_bad_pagination_raises_bad_request(admin: PackagesClient) -> None:
     )
     with pytest.raises(BadRequestError) as huge:
         admin.list_packages(per_page=5001)
-    assert (
-        huge.value.detail == "The query parameter is invalid: Per page must be between 1 and 5000"
-    )
+    assert huge.value.detail == "The query parameter is invalid: Per page must be between 1 and 5000"
     with pytest.raises(BadRequestError) as order:
         admin.list_packages(order_by="name")
-    assert (
-        order.value.detail
-        == "The query parameter is invalid: Order by can only be: 'created_at', 'updated_at'"
-    )
+    assert order.value.detail == "The query parameter is invalid: Order by can only be: 'created_at', 'updated_at'"
 
 
 def test_waiting_on_a_non_zip_upload_raises_package_failed_with_the_data_error(

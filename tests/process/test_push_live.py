@@ -94,9 +94,7 @@ def test_push_directory_uploads_only_what_the_cache_lacks_and_keeps_modes_links_
 
     (root / "config.json").write_bytes(b'{"version": 2}\n')
     expected["config.json"] = b'{"version": 2}\n'
-    second = push_directory(
-        client, app.guid, root, interval=POLL, timeout=60, report=reports.append
-    )
+    second = push_directory(client, app.guid, root, interval=POLL, timeout=60, report=reports.append)
     assert second.guid != first.guid and second.state == "READY"
     second_body = recorder.upload_bodies[1]
     parts = multipart_parts(second_body)

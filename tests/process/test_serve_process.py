@@ -24,9 +24,19 @@ def test_served_process_runs_the_delete_job_in_its_worker(server):
     url, env = server
     h = {"Authorization": f"bearer {mint(env, '--user-id', 'alice', '--admin')}"}
     org = httpx.post(f"{url}/v3/organizations", json={"name": "o"}, headers=h).json()
-    space = httpx.post(f"{url}/v3/spaces", json={"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}, headers=h).json()
-    app = httpx.post(f"{url}/v3/apps", json={"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}}, headers=h).json()
-    pkg = httpx.post(f"{url}/v3/packages", json={"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}}, headers=h).json()
+    space = httpx.post(
+        f"{url}/v3/spaces",
+        json={"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}},
+        headers=h,
+    ).json()
+    app = httpx.post(
+        f"{url}/v3/apps", json={"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}}, headers=h
+    ).json()
+    pkg = httpx.post(
+        f"{url}/v3/packages",
+        json={"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}},
+        headers=h,
+    ).json()
     r = httpx.delete(f"{url}/v3/packages/{pkg['guid']}", headers=h)
     assert r.status_code == 202
     job_url = r.headers["location"]

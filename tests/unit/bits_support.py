@@ -21,8 +21,9 @@ INVALID_ZIP = "The app upload is invalid: Invalid zip archive."
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def add_file(zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644,
-             method: int = zipfile.ZIP_DEFLATED) -> None:
+def add_file(
+    zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644, method: int = zipfile.ZIP_DEFLATED
+) -> None:
     info = zipfile.ZipInfo(name, date_time=(2020, 5, 17, 12, 30, 44))
     info.create_system = 3
     info.external_attr = (stat.S_IFREG | mode) << 16
@@ -84,4 +85,3 @@ class Pool:
 
 def mode_of(info: zipfile.ZipInfo) -> int:
     return (info.external_attr >> 16) & 0o777
-

@@ -45,20 +45,30 @@ from tests.unit.bits_support import (
 # --- fingerprints ----------------------------------------------------------------------------
 
 
-def entry(name: str, size: int, mode: int = 0o644, sha1: str | None = None, *,
-          is_dir: bool = False, is_symlink: bool = False) -> ScannedEntry:
-    return ScannedEntry(name, is_dir, is_symlink, mode, size, sha1 or sha1_of(name.encode()),
-                        "t" if is_symlink else None)
+def entry(
+    name: str, size: int, mode: int = 0o644, sha1: str | None = None, *, is_dir: bool = False, is_symlink: bool = False
+) -> ScannedEntry:
+    return ScannedEntry(
+        name, is_dir, is_symlink, mode, size, sha1 or sha1_of(name.encode()), "t" if is_symlink else None
+    )
 
 
 def test_pool_candidates_rules() -> None:
     entries = [
-        entry("small", 9), entry("min", 10), entry("max", 100), entry("big", 101),
-        entry("ro", 50, 0o444), entry("exact", 50, 0o600), entry("x700", 50, 0o700),
-        entry("odd", 50, 0o577), entry("setuid", 50, 0o4644),
-        entry("dir/", 50, is_dir=True), entry("link", 50, is_symlink=True),
+        entry("small", 9),
+        entry("min", 10),
+        entry("max", 100),
+        entry("big", 101),
+        entry("ro", 50, 0o444),
+        entry("exact", 50, 0o600),
+        entry("x700", 50, 0o700),
+        entry("odd", 50, 0o577),
+        entry("setuid", 50, 0o4644),
+        entry("dir/", 50, is_dir=True),
+        entry("link", 50, is_symlink=True),
         entry("same-content", 50, sha1=sha1_of(b"min")),
-        entry("dup", 50, sha1="a" * 40), entry("dup", 50, sha1="b" * 40),
+        entry("dup", 50, sha1="a" * 40),
+        entry("dup", 50, sha1="b" * 40),
     ]
     names = [e.name for e in pool_candidates(entries, 10, 100)]
     # "same-content" repeats the sha1 of "min"; both "dup" entries are ambiguous by name.
@@ -96,13 +106,14 @@ def test_scan_spools_the_content_of_the_entries_the_spool_asks_for(tmp_path: Pat
 
 
 def test_parse_resources_v2_and_v3_forms() -> None:
-    resources = parse_resources([
-        {"sha1": "A" * 40, "size": 10, "fn": "app/a.js", "mode": "0644"},
-        {"checksum": {"value": "b" * 40}, "size_in_bytes": 20, "path": "./lib//b.js",
-         "mode": "100755"},
-        {"sha1": "c" * 40, "size": 0, "fn": "x/../c.txt"},
-        {"checksum": {"value": "d" * 40}, "size_in_bytes": 5, "path": "d", "mode": "700"},
-    ])
+    resources = parse_resources(
+        [
+            {"sha1": "A" * 40, "size": 10, "fn": "app/a.js", "mode": "0644"},
+            {"checksum": {"value": "b" * 40}, "size_in_bytes": 20, "path": "./lib//b.js", "mode": "100755"},
+            {"sha1": "c" * 40, "size": 0, "fn": "x/../c.txt"},
+            {"checksum": {"value": "d" * 40}, "size_in_bytes": 5, "path": "d", "mode": "700"},
+        ]
+    )
     assert resources == [
         CachedResource("app/a.js", "a" * 40, 10, 0o644),
         CachedResource("lib/b.js", "b" * 40, 20, 0o755),
@@ -134,20 +145,22 @@ def test_parse_resources_rejects_weak_modes(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", ["0644", "0653", "0700", "644", "100644", 644])
 def test_parse_resources_accepts_modes(mode: object) -> None:
-    assert parse_resources([{"sha1": "a" * 40, "size": 1, "fn": "f", "mode": mode}])[0].mode in (
-        0o644, 0o653, 0o700)
+    assert parse_resources([{"sha1": "a" * 40, "size": 1, "fn": "f", "mode": mode}])[0].mode in (0o644, 0o653, 0o700)
 
 
-@pytest.mark.parametrize("item", [
-    "not an object",
-    {"sha1": "a" * 40, "size": 1},
-    {"sha1": "a" * 40, "size": 1, "fn": 7},
-    {"sha1": "../../etc/passwd", "size": 1, "fn": "f"},
-    {"sha1": None, "size": 1, "fn": "f"},
-    {"sha1": "a" * 40, "size": "1", "fn": "f"},
-    {"sha1": "a" * 40, "size": -1, "fn": "f"},
-    {"checksum": "a" * 40, "size_in_bytes": 1, "path": "f"},
-])
+@pytest.mark.parametrize(
+    "item",
+    [
+        "not an object",
+        {"sha1": "a" * 40, "size": 1},
+        {"sha1": "a" * 40, "size": 1, "fn": 7},
+        {"sha1": "../../etc/passwd", "size": 1, "fn": "f"},
+        {"sha1": None, "size": 1, "fn": "f"},
+        {"sha1": "a" * 40, "size": "1", "fn": "f"},
+        {"sha1": "a" * 40, "size": -1, "fn": "f"},
+        {"checksum": "a" * 40, "size_in_bytes": 1, "path": "f"},
+    ],
+)
 def test_parse_resources_rejects_malformed_items(item: object) -> None:
     with pytest.raises(AppBitsUploadInvalid) as caught:
         parse_resources([item])  # type: ignore[list-item]
@@ -176,28 +189,38 @@ def test_round_trip_preserves_content_modes_methods_and_symlinks(tmp_path: Path)
     cached_a = os.urandom(3 * MiB)  # several chunks
     cached_b = b"module.exports = 1;\n"
     pool = Pool({sha1_of(cached_a): cached_a, sha1_of(cached_b): cached_b})
-    cached = parse_resources([
-        {"sha1": sha1_of(cached_a), "size": len(cached_a), "fn": "vendor/a.jar", "mode": "0755"},
-        {"checksum": {"value": sha1_of(cached_b)}, "size_in_bytes": len(cached_b),
-         "path": "lib/b.js", "mode": "0600"},
-    ])
+    cached = parse_resources(
+        [
+            {"sha1": sha1_of(cached_a), "size": len(cached_a), "fn": "vendor/a.jar", "mode": "0755"},
+            {
+                "checksum": {"value": sha1_of(cached_b)},
+                "size_in_bytes": len(cached_b),
+                "path": "lib/b.js",
+                "mode": "0600",
+            },
+        ]
+    )
     out = tmp_path / "package.zip"
     checksums = build_package_zip(upload, entries, cached, pool, out, LIMITS.max_total_bytes)
 
     blob = out.read_bytes()
-    assert checksums == PackageChecksums(hashlib.sha1(blob).hexdigest(),
-                                         hashlib.sha256(blob).hexdigest(), len(blob))
+    assert checksums == PackageChecksums(hashlib.sha1(blob).hexdigest(), hashlib.sha256(blob).hexdigest(), len(blob))
     with zipfile.ZipFile(upload) as src, zipfile.ZipFile(out) as zf:
         assert zf.testzip() is None
         assert [i.filename for i in zf.infolist()] == [
-            "app/run.sh", "app/secret", "app/data.bin", "empty", "app/current",
-            "vendor/a.jar", "lib/b.js"]
+            "app/run.sh",
+            "app/secret",
+            "app/data.bin",
+            "empty",
+            "app/current",
+            "vendor/a.jar",
+            "lib/b.js",
+        ]
         for name, (data, mode, method) in files.items():
             info, orig = zf.getinfo(name), src.getinfo(name)
             assert zf.read(name) == data
             assert mode_of(info) == mode
-            assert (info.compress_type, info.CRC, info.compress_size) == (
-                method, orig.CRC, orig.compress_size)
+            assert (info.compress_type, info.CRC, info.compress_size) == (method, orig.CRC, orig.compress_size)
             assert info.date_time == orig.date_time
         link = zf.getinfo("app/current")
         assert stat.S_ISLNK(link.external_attr >> 16) and zf.read(link) == b"data.bin"
@@ -256,8 +279,10 @@ def test_streamed_upload_with_data_descriptors(tmp_path: Path) -> None:
 def test_upload_wins_over_cached_resource_with_same_path(tmp_path: Path) -> None:
     upload = make_zip(tmp_path / "u.zip", lambda zf: add_file(zf, "app/a.txt", b"uploaded"))
     pool = Pool({sha1_of(b"cached"): b"cached", sha1_of(b"other"): b"other"})
-    cached = [CachedResource("app/a.txt", sha1_of(b"cached"), 6, 0o644),
-              CachedResource("b.txt", sha1_of(b"other"), 5, 0o644)]
+    cached = [
+        CachedResource("app/a.txt", sha1_of(b"cached"), 6, 0o644),
+        CachedResource("b.txt", sha1_of(b"other"), 5, 0o644),
+    ]
     out = tmp_path / "out.zip"
     build_package_zip(upload, scan_archive(upload, LIMITS), cached, pool, out, 1 << 20)
     with zipfile.ZipFile(out) as zf:
@@ -268,8 +293,7 @@ def test_upload_wins_over_cached_resource_with_same_path(tmp_path: Path) -> None
 def test_resources_only_package(tmp_path: Path) -> None:
     pool = Pool({sha1_of(b"one"): b"one"})
     out = tmp_path / "out.zip"
-    build_package_zip(None, [], [CachedResource("x/one", sha1_of(b"one"), 3, 0o644)], pool, out,
-                      1 << 20)
+    build_package_zip(None, [], [CachedResource("x/one", sha1_of(b"one"), 3, 0o644)], pool, out, 1 << 20)
     with zipfile.ZipFile(out) as zf:
         assert zf.namelist() == ["x/one"] and zf.read("x/one") == b"one"
     unzip_test(out)
@@ -278,8 +302,11 @@ def test_resources_only_package(tmp_path: Path) -> None:
 def test_checksum_mismatch_collects_bad_sha1s_and_removes_output(tmp_path: Path) -> None:
     good, bad = sha1_of(b"good"), sha1_of(b"expected")
     pool = Pool({good: b"good", bad: b"tampered"})
-    cached = [CachedResource("bad1", bad, 8, 0o644), CachedResource("good", good, 4, 0o644),
-              CachedResource("bad2", bad, 8, 0o644)]
+    cached = [
+        CachedResource("bad1", bad, 8, 0o644),
+        CachedResource("good", good, 4, 0o644),
+        CachedResource("bad2", bad, 8, 0o644),
+    ]
     out = tmp_path / "out.zip"
     with pytest.raises(ResourceChecksumMismatch) as caught:
         build_package_zip(None, [], cached, pool, out, 1 << 20)
@@ -296,12 +323,15 @@ def test_total_size_limit_includes_cached_resources(tmp_path: Path) -> None:
     blob = bytes(500)
     out = tmp_path / "out.zip"
     with pytest.raises(AppPackageInvalid) as caught:
-        build_package_zip(upload, scan_archive(upload, LIMITS),
-                          [CachedResource("b", sha1_of(blob), 500, 0o644)],
-                          Pool({sha1_of(blob): blob}), out, 1000)
-    assert str(caught.value) == (
-        "The app package is invalid: Package may not be larger than 1000 bytes"
-    )
+        build_package_zip(
+            upload,
+            scan_archive(upload, LIMITS),
+            [CachedResource("b", sha1_of(blob), 500, 0o644)],
+            Pool({sha1_of(blob): blob}),
+            out,
+            1000,
+        )
+    assert str(caught.value) == ("The app package is invalid: Package may not be larger than 1000 bytes")
     assert not out.exists()
 
 
@@ -317,6 +347,8 @@ def test_nothing_to_package_is_invalid(tmp_path: Path) -> None:
 
 
 def test_bits_package_imports_no_web_or_db_framework() -> None:
-    code = ("import sys, capi_packages.bits.assembly, capi_packages.bits.fingerprints;"
-            "assert not {'fastapi', 'sqlalchemy'} & set(sys.modules)")
+    code = (
+        "import sys, capi_packages.bits.assembly, capi_packages.bits.fingerprints;"
+        "assert not {'fastapi', 'sqlalchemy'} & set(sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -38,22 +38,25 @@ from tests.unit.bits_support import (
 
 
 def test_scan_reports_real_sizes_modes_sha1_and_links(tmp_path: Path) -> None:
-    path = make_zip(tmp_path / "a.zip", lambda zf: (
-        add_dir(zf, "app"),
-        add_file(zf, "app/run.sh", b"#!/bin/sh\n", 0o755),
-        add_file(zf, "app/data.txt", b"x" * 5000, 0o600, zipfile.ZIP_STORED),
-        add_file(zf, "app/big.bin", b"y" * 70000, 0o644, zipfile.ZIP_BZIP2),
-        add_link(zf, "app/current", "data.txt"),
-        add_link(zf, "dangling", "app/missing"),
-    ))
+    path = make_zip(
+        tmp_path / "a.zip",
+        lambda zf: (
+            add_dir(zf, "app"),
+            add_file(zf, "app/run.sh", b"#!/bin/sh\n", 0o755),
+            add_file(zf, "app/data.txt", b"x" * 5000, 0o600, zipfile.ZIP_STORED),
+            add_file(zf, "app/big.bin", b"y" * 70000, 0o644, zipfile.ZIP_BZIP2),
+            add_link(zf, "app/current", "data.txt"),
+            add_link(zf, "dangling", "app/missing"),
+        ),
+    )
     entries = scan_archive(path, LIMITS)
     by_name = {e.name: e for e in entries}
-    assert [e.name for e in entries] == ["app/", "app/run.sh", "app/data.txt", "app/big.bin",
-                                        "app/current", "dangling"]
+    assert [e.name for e in entries] == ["app/", "app/run.sh", "app/data.txt", "app/big.bin", "app/current", "dangling"]
     assert by_name["app/"].is_dir and not by_name["app/"].is_symlink
     assert by_name["app/run.sh"].mode == 0o755
-    assert by_name["app/data.txt"] == ScannedEntry("app/data.txt", False, False, 0o600, 5000,
-                                                   sha1_of(b"x" * 5000), None)
+    assert by_name["app/data.txt"] == ScannedEntry(
+        "app/data.txt", False, False, 0o600, 5000, sha1_of(b"x" * 5000), None
+    )
     assert by_name["app/big.bin"].size == 70000
     link = by_name["app/current"]
     assert link.is_symlink and link.link_target == "data.txt" and link.sha1 == sha1_of(b"data.txt")
@@ -189,8 +192,7 @@ def test_local_name_differs_from_directory(tmp_path: Path) -> None:
     assert_invalid(path)
 
 
-@pytest.mark.parametrize("name", ["../x", "a/../../x", "a/../b", "/etc/x", "C:\\x", "\\x",
-                                  "a\\..\\..\\x"])
+@pytest.mark.parametrize("name", ["../x", "a/../../x", "a/../b", "/etc/x", "C:\\x", "\\x", "a\\..\\..\\x"])
 def test_entry_outside_package(tmp_path: Path, name: str) -> None:
     path = tmp_path / "p.zip"
     with zipfile.ZipFile(path, "w") as zf:
@@ -199,41 +201,44 @@ def test_entry_outside_package(tmp_path: Path, name: str) -> None:
         scan_archive(path, LIMITS)
     with zipfile.ZipFile(path) as zf:
         stored = zf.infolist()[0].filename
-    assert str(caught.value) == (
-        f"The app upload is invalid: Entry '{stored}' has a path outside the package."
-    )
+    assert str(caught.value) == (f"The app upload is invalid: Entry '{stored}' has a path outside the package.")
 
 
-@pytest.mark.parametrize(("name", "target"), [
-    ("link", "../../etc"),
-    ("sub/link", "../../etc"),
-    ("link", "/etc/passwd"),
-    ("a/b/link", "../../../x"),
-])
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("link", "../../etc"),
+        ("sub/link", "../../etc"),
+        ("link", "/etc/passwd"),
+        ("a/b/link", "../../../x"),
+    ],
+)
 def test_symlink_escaping(tmp_path: Path, name: str, target: str) -> None:
     path = make_zip(tmp_path / "s.zip", lambda zf: add_link(zf, name, target))
-    assert_invalid(path, text=(
-        f"The app upload is invalid: Symlink '{name}' points outside the package: '{target}'."
-    ))
+    assert_invalid(path, text=(f"The app upload is invalid: Symlink '{name}' points outside the package: '{target}'."))
 
 
 def test_symlink_escaping_through_another_symlink(tmp_path: Path) -> None:
     # Each target is inside lexically; only following sub/up (-> root) makes `up/..` escape.
-    path = make_zip(tmp_path / "s.zip", lambda zf: (
-        add_link(zf, "sub/up", ".."),
-        add_link(zf, "escape", "sub/up/.."),
-    ))
-    assert_invalid(path, text=(
-        "The app upload is invalid: Symlink 'escape' points outside the package: 'sub/up/..'."
-    ))
+    path = make_zip(
+        tmp_path / "s.zip",
+        lambda zf: (
+            add_link(zf, "sub/up", ".."),
+            add_link(zf, "escape", "sub/up/.."),
+        ),
+    )
+    assert_invalid(path, text=("The app upload is invalid: Symlink 'escape' points outside the package: 'sub/up/..'."))
 
 
 def test_symlink_placed_inside_a_linked_directory(tmp_path: Path) -> None:
     # `here` is the root, so `here/l -> ..` is created at the root and points above it.
-    path = make_zip(tmp_path / "s.zip", lambda zf: (
-        add_link(zf, "here", "."),
-        add_link(zf, "here/l", ".."),
-    ))
+    path = make_zip(
+        tmp_path / "s.zip",
+        lambda zf: (
+            add_link(zf, "here", "."),
+            add_link(zf, "here/l", ".."),
+        ),
+    )
     with pytest.raises(AppBitsUploadInvalid, match="Symlink 'here/l' points outside"):
         scan_archive(path, LIMITS)
 
@@ -245,11 +250,14 @@ def test_symlink_with_unusable_target(tmp_path: Path, target: str) -> None:
 
 
 def test_symlinks_inside_are_fine(tmp_path: Path) -> None:
-    path = make_zip(tmp_path / "s.zip", lambda zf: (
-        add_link(zf, "node_modules/.bin/mime", "../mime/cli.js"),
-        add_link(zf, "a/b/c", "../../x/../y"),
-        add_link(zf, "dangling", "nowhere/at/all"),
-    ))
+    path = make_zip(
+        tmp_path / "s.zip",
+        lambda zf: (
+            add_link(zf, "node_modules/.bin/mime", "../mime/cli.js"),
+            add_link(zf, "a/b/c", "../../x/../y"),
+            add_link(zf, "dangling", "nowhere/at/all"),
+        ),
+    )
     assert [e.is_symlink for e in scan_archive(path, LIMITS)] == [True, True, True]
 
 
@@ -265,9 +273,7 @@ def test_bomb_by_ratio_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(AppPackageInvalid) as caught:
         scan_archive(path, ArchiveLimits(10 * MiB, 100))
     assert time.monotonic() - started < 2
-    assert str(caught.value) == (
-        "The app package is invalid: Package may not be larger than 10485760 bytes"
-    )
+    assert str(caught.value) == ("The app package is invalid: Package may not be larger than 10485760 bytes")
 
 
 @pytest.mark.parametrize("limit", [10 * MiB, 1 << 30])
@@ -298,8 +304,7 @@ def test_bomb_by_overlapping_entries(tmp_path: Path) -> None:
     eocd = data.rfind(b"PK\x05\x06")
     record = data[cd:eocd]
     # Two directory records that share one local entry and its data.
-    forged = data[:cd] + record + record + struct.pack(
-        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, 2, 2, 2 * len(record), cd, 0)
+    forged = data[:cd] + record + record + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 2, 2, 2 * len(record), cd, 0)
     path.write_bytes(forged)
     assert_invalid(path)
 
@@ -308,21 +313,17 @@ def test_too_many_entries(tmp_path: Path) -> None:
     def build(zf: zipfile.ZipFile) -> None:
         for i in range(20):
             add_file(zf, f"f{i}", b"x")
+
     path = make_zip(tmp_path / "n.zip", build)
     patch(path, 14, "<I", 0)  # a corrupt first entry: the count check must come first
     with pytest.raises(AppPackageInvalid) as caught:
         scan_archive(path, ArchiveLimits(1 << 20, 10))
-    assert str(caught.value) == (
-        "The app package is invalid: Package may not contain more than 10 entries"
-    )
+    assert str(caught.value) == ("The app package is invalid: Package may not contain more than 10 entries")
     assert len(scan_archive(make_zip(tmp_path / "ok.zip", build), ArchiveLimits(1 << 20, 20))) == 20
 
 
 def test_header_declared_total_checked_first(tmp_path: Path) -> None:
-    path = make_zip(tmp_path / "big.zip", lambda zf: (
-        add_file(zf, "a", bytes(6000)), add_file(zf, "b", bytes(6000))))
+    path = make_zip(tmp_path / "big.zip", lambda zf: (add_file(zf, "a", bytes(6000)), add_file(zf, "b", bytes(6000))))
     with pytest.raises(AppPackageInvalid, match="larger than 10000 bytes"):
         scan_archive(path, ArchiveLimits(10000, 10))
     assert len(scan_archive(path, ArchiveLimits(12000, 10))) == 2
-
-

@@ -25,9 +25,7 @@ VALID = (
     "'guids', 'states', 'types', 'app_guids', 'app_guid', 'space_guids', "
     "'organization_guids', 'label_selector'"
 )
-BAD_TIMESTAMP = (
-    "has an invalid timestamp format. Timestamps should be formatted as 'YYYY-MM-DDThh:mm:ssZ'"
-)
+BAD_TIMESTAMP = "has an invalid timestamp format. Timestamps should be formatted as 'YYYY-MM-DDThh:mm:ssZ'"
 ORDER_BY = "Order by can only be: 'created_at', 'updated_at'"
 
 
@@ -36,7 +34,7 @@ def messages_for(query_string: str, spec: ListSpec = PACKAGES_LIST, **kwargs) ->
         parse_list_query(query_string, spec, **kwargs)
     prefix = "The query parameter is invalid: "
     assert raised.value.detail.startswith(prefix)
-    return raised.value.detail[len(prefix):]
+    return raised.value.detail[len(prefix) :]
 
 
 def first_href(query_string: str, spec: ListSpec = PACKAGES_LIST, base: str = BASE) -> str:
@@ -90,10 +88,7 @@ def test_repeated_plain_keys_keep_the_last_value():
 
 def test_maximum_result_uses_the_configured_limit():
     assert parse_list_query("page=2&per_page=50", PACKAGES_LIST, max_total_results=100).page == 2
-    assert (
-        messages_for("page=3", max_total_results=100)
-        == "Maximum result (page * per_page) must be less than 100"
-    )
+    assert messages_for("page=3", max_total_results=100) == "Maximum result (page * per_page) must be less than 100"
     assert messages_for("per_page=101", max_total_results=100) == (
         "Maximum result (page * per_page) must be less than 100"
     )
@@ -211,9 +206,7 @@ def test_a_key_given_plain_and_bracketed_is_an_invalid_request(query_string):
         parse_list_query(query_string, PACKAGES_LIST)
 
 
-@pytest.mark.parametrize(
-    "key", ["page[x]", "per_page[]", "order_by[a]", "label_selector[x]", "app_guid[x]"]
-)
+@pytest.mark.parametrize("key", ["page[x]", "per_page[]", "order_by[a]", "label_selector[x]", "app_guid[x]"])
 def test_single_value_keys_in_hash_form_are_an_invalid_request(key):
     with pytest.raises(InvalidRequest):
         parse_list_query(f"{key}=1", PACKAGES_LIST)
@@ -226,11 +219,8 @@ def test_nested_route_refuses_guid_filters_in_a_fixed_order_without_valid_list()
     assert messages_for("space_guids=s&app_guids=a", APP_PACKAGES_LIST) == (
         "Unknown query parameter(s): 'app_guids', 'space_guids'"
     )
-    assert messages_for(
-        "space_guids=&organization_guids=o&app_guids[x]=a", APP_PACKAGES_LIST
-    ) == (
-        "App guids must be an array, "
-        "Unknown query parameter(s): 'app_guids', 'organization_guids', 'space_guids'"
+    assert messages_for("space_guids=&organization_guids=o&app_guids[x]=a", APP_PACKAGES_LIST) == (
+        "App guids must be an array, Unknown query parameter(s): 'app_guids', 'organization_guids', 'space_guids'"
     )
 
 
@@ -253,9 +243,7 @@ T2 = datetime(2021, 1, 1, 0, 0, 0)
 
 
 def test_timestamp_equality_takes_several_values():
-    query = parse_list_query(
-        "created_ats=2020-06-30T12:34:56Z,2021-01-01T00:00:00Z", PACKAGES_LIST
-    )
+    query = parse_list_query("created_ats=2020-06-30T12:34:56Z,2021-01-01T00:00:00Z", PACKAGES_LIST)
     assert query.timestamps == {"created_ats": [TimestampCondition("eq", (T1, T2))]}
 
 
@@ -264,9 +252,7 @@ def test_timestamp_operators_combine():
         "updated_ats[gt]=2020-06-30T12:34:56Z&updated_ats%5Blte%5D=2021-01-01T00:00:00Z",
         PACKAGES_LIST,
     )
-    assert query.timestamps == {
-        "updated_ats": [TimestampCondition("gt", (T1,)), TimestampCondition("lte", (T2,))]
-    }
+    assert query.timestamps == {"updated_ats": [TimestampCondition("gt", (T1,)), TimestampCondition("lte", (T2,))]}
 
 
 @pytest.mark.parametrize(
@@ -297,9 +283,7 @@ def test_each_bad_equality_value_gets_a_message():
 
 
 def test_unknown_relational_operator():
-    assert messages_for("created_ats[foo]=2020-01-01T00:00:00Z") == (
-        "Created ats Invalid relational operator: 'foo'"
-    )
+    assert messages_for("created_ats[foo]=2020-01-01T00:00:00Z") == ("Created ats Invalid relational operator: 'foo'")
     assert messages_for("created_ats[eq]=bad") == (
         f"Created ats Invalid relational operator: 'eq', Created ats {BAD_TIMESTAMP}"
     )
@@ -382,12 +366,9 @@ def test_label_selector_errors_are_not_prefixed(raw, message):
 
 
 def test_label_selector_is_unknown_when_the_endpoint_has_none():
-    spec = ListSpec(
-        allowed=["page", "per_page", "guids"], array_filters={"guids"}, label_selector=False
-    )
+    spec = ListSpec(allowed=["page", "per_page", "guids"], array_filters={"guids"}, label_selector=False)
     assert messages_for("label_selector=a", spec) == (
-        "Unknown query parameter(s): 'label_selector'. "
-        "Valid parameters are: 'page', 'per_page', 'guids'"
+        "Unknown query parameter(s): 'label_selector'. Valid parameters are: 'page', 'per_page', 'guids'"
     )
 
 
@@ -450,8 +431,7 @@ def test_all_messages_are_collected_in_cc_order():
         ),
         (
             "updated_ats=2020-01-01T00:00:00Z,2021-01-01T00:00:00Z",
-            f"{BASE}?page=1&per_page=50"
-            "&updated_ats=2020-01-01T00%3A00%3A00Z%2C2021-01-01T00%3A00%3A00Z",
+            f"{BASE}?page=1&per_page=50&updated_ats=2020-01-01T00%3A00%3A00Z%2C2021-01-01T00%3A00%3A00Z",
         ),
     ],
 )
@@ -491,9 +471,7 @@ def test_a_page_past_the_end_still_links_to_the_previous_page():
     assert block["last"] == {"href": f"{BASE}?page=1&per_page=50"}
 
 
-@pytest.mark.parametrize(
-    ("total", "pages"), [(0, 1), (1, 1), (50, 1), (51, 2), (100, 2), (101, 3)]
-)
+@pytest.mark.parametrize(("total", "pages"), [(0, 1), (1, 1), (50, 1), (51, 2), (100, 2), (101, 3)])
 def test_total_pages_rounds_up(total, pages):
     assert pagination_block(BASE, ListQuery(), total)["total_pages"] == pages
 

@@ -179,9 +179,7 @@ def test_labels_must_be_an_object(labels):
 
 @pytest.mark.parametrize("annotations", ["potato", [], 5, False])
 def test_annotations_must_be_an_object(annotations):
-    assert validate_metadata({"annotations": annotations}) == [
-        "Metadata 'annotations' is not an object"
-    ]
+    assert validate_metadata({"annotations": annotations}) == ["Metadata 'annotations' is not an object"]
 
 
 def test_label_messages_carry_the_key_and_value_prefixes():
@@ -192,9 +190,7 @@ def test_label_messages_carry_the_key_and_value_prefixes():
 
 
 def test_non_string_label_value_is_refused():
-    assert validate_metadata({"labels": {"count": 5}}) == [
-        "Metadata label value error: '5' must be a string"
-    ]
+    assert validate_metadata({"labels": {"count": 5}}) == ["Metadata label value error: '5' must be a string"]
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
@@ -294,9 +290,7 @@ def test_check_limit_passes_when_not_grown_or_within_the_maximum(before, after):
 
 
 def test_metadata_change_merges_both_kinds():
-    change = MetadataChange.from_request(
-        {"labels": {"a": "1", "b": None}, "annotations": None}
-    )
+    change = MetadataChange.from_request({"labels": {"a": "1", "b": None}, "annotations": None})
     labels, annotations = change.apply({"b": "2", "c": "3"}, {"note": "x"})
     assert labels == {"c": "3", "a": "1"}
     assert annotations == {"note": "x"}
@@ -383,9 +377,14 @@ def test_requirement_exposes_prefix_and_name():
         ("a=-b", ["'-b' starts or ends with invalid characters"]),
         ("a=" + "v" * 64, ["'vvvvvvvv...' is greater than 63 characters"]),
         ("a===b", ["'=b' contains invalid characters"]),
-        ("a=b!,c=-d,e f", ["'b!' contains invalid characters",
-                           "'-d' starts or ends with invalid characters",
-                           "Invalid label_selector value"]),
+        (
+            "a=b!,c=-d,e f",
+            [
+                "'b!' contains invalid characters",
+                "'-d' starts or ends with invalid characters",
+                "Invalid label_selector value",
+            ],
+        ),
     ],
 )
 def test_label_selector_errors(selector, messages):

@@ -59,9 +59,7 @@ class Permissions:
             return None
         ids = self._space_ids(SPACE_READ_ROLES)
         if self.managed_org_ids:
-            ids |= set(
-                self.session.scalars(select(Space.id).where(Space.organization_id.in_(self.managed_org_ids)))
-            )
+            ids |= set(self.session.scalars(select(Space.id).where(Space.organization_id.in_(self.managed_org_ids))))
         return ids
 
     def can_read_space(self, space: Space) -> bool:

@@ -90,9 +90,7 @@ def _parse_resource(index: int, item: Any) -> CachedResource:
         raise FilePathInvalid(f"File path '{fn}' is not safe.")
     mode = _parse_mode(raw_mode)
     if mode is None or mode & 0o600 != 0o600:
-        raise FileModeInvalid(
-            f"File mode '{raw_mode}' with path '{fn}' is invalid. Minimum file mode is '0600'"
-        )
+        raise FileModeInvalid(f"File mode '{raw_mode}' with path '{fn}' is invalid. Minimum file mode is '0600'")
     # The sha1 becomes a pool key, so anything but 40 hex digits is refused.
     if not isinstance(sha1, str) or not _SHA1.fullmatch(sha1):
         raise AppBitsUploadInvalid(f"Resource '{fn}' has an invalid sha1.")
@@ -184,8 +182,9 @@ def build_package_zip(
             mismatched: list[str] = []
             stamp = _dos_stamp(time.localtime())
             for resource in by_path.values():
-                total = _append_cached(resource, open_cached, writer, records, stamp,
-                                       total, max_total_bytes, mismatched)
+                total = _append_cached(
+                    resource, open_cached, writer, records, stamp, total, max_total_bytes, mismatched
+                )
             if mismatched:
                 error = ResourceChecksumMismatch()
                 error.mismatched = list(dict.fromkeys(mismatched))  # type: ignore[attr-defined]
@@ -205,9 +204,7 @@ def _copy_uploaded(
 ) -> None:
     with open(uploaded, "rb") as src, zipfile.ZipFile(src) as zf:
         infos = zf.infolist()
-        if len(infos) != len(entries) or any(
-            info.filename != entry.name for info, entry in zip(infos, entries)
-        ):
+        if len(infos) != len(entries) or any(info.filename != entry.name for info, entry in zip(infos, entries)):
             raise ValueError("entries do not describe the uploaded archive")
         for info, entry in zip(infos, entries):
             if entry.is_dir:
@@ -262,9 +259,21 @@ def _append_cached(
     zip64 = resource.size >= CACHED_ZIP64_FROM
     version = ZIP64_VERSION if zip64 else DEFLATE_VERSION
     record = _Central(
-        name=name, made_by=(UNIX << 8) | version, needed=version, flags=flags, method=DEFLATED,
-        dos_time=stamp[0], dos_date=stamp[1], crc=0, csize=0, usize=0, extra=b"", comment=b"",
-        internal_attr=0, external_attr=(0o100000 | resource.mode) << 16, offset=writer.offset,
+        name=name,
+        made_by=(UNIX << 8) | version,
+        needed=version,
+        flags=flags,
+        method=DEFLATED,
+        dos_time=stamp[0],
+        dos_date=stamp[1],
+        crc=0,
+        csize=0,
+        usize=0,
+        extra=b"",
+        comment=b"",
+        internal_attr=0,
+        external_attr=(0o100000 | resource.mode) << 16,
+        offset=writer.offset,
     )
     _write_local(writer, record, zip64, 0, 0, 0)
     digest = hashlib.sha1()
@@ -300,9 +309,7 @@ def _append_cached(
     return total
 
 
-def _write_local(
-    writer: _HashingWriter, rec: _Central, zip64: bool, csize: int, usize: int, crc: int
-) -> None:
+def _write_local(writer: _HashingWriter, rec: _Central, zip64: bool, csize: int, usize: int, crc: int) -> None:
     needed = rec.needed
     extra = rec.extra
     if zip64:
@@ -310,8 +317,17 @@ def _write_local(
         csize = usize = 0xFFFFFFFF
         needed = max(needed, ZIP64_VERSION)
     header = LOCAL_HEADER.pack(
-        LOCAL_SIG, needed, rec.flags, rec.method, rec.dos_time, rec.dos_date,
-        crc, csize, usize, len(rec.name), len(extra),
+        LOCAL_SIG,
+        needed,
+        rec.flags,
+        rec.method,
+        rec.dos_time,
+        rec.dos_date,
+        crc,
+        csize,
+        usize,
+        len(rec.name),
+        len(extra),
     )
     writer.write(header + rec.name + extra)
 
@@ -330,21 +346,50 @@ def _write_central_directory(writer: _HashingWriter, records: list[_Central]) ->
         usize, csize, offset = (min(value, 0xFFFFFFFF) for value in fields.values())
         writer.write(
             _CENTRAL.pack(
-                b"PK\x01\x02", made_by, needed, rec.flags, rec.method, rec.dos_time, rec.dos_date,
-                rec.crc, csize, usize, len(rec.name), len(extra), len(rec.comment), 0,
-                rec.internal_attr, rec.external_attr, offset,
+                b"PK\x01\x02",
+                made_by,
+                needed,
+                rec.flags,
+                rec.method,
+                rec.dos_time,
+                rec.dos_date,
+                rec.crc,
+                csize,
+                usize,
+                len(rec.name),
+                len(extra),
+                len(rec.comment),
+                0,
+                rec.internal_attr,
+                rec.external_attr,
+                offset,
             )
-            + rec.name + extra + rec.comment
+            + rec.name
+            + extra
+            + rec.comment
         )
     cd_size = writer.offset - cd_start
     count = len(records)
     if count >= 0xFFFF or cd_size >= 0xFFFFFFFF or cd_start >= 0xFFFFFFFF:
         eocd64_at = writer.offset
-        writer.write(_EOCD64.pack(b"PK\x06\x06", _EOCD64.size - 12, ZIP64_VERSION,
-                                  ZIP64_VERSION, 0, 0, count, count, cd_size, cd_start))
+        writer.write(
+            _EOCD64.pack(
+                b"PK\x06\x06", _EOCD64.size - 12, ZIP64_VERSION, ZIP64_VERSION, 0, 0, count, count, cd_size, cd_start
+            )
+        )
         writer.write(_EOCD64_LOCATOR.pack(b"PK\x06\x07", 0, eocd64_at, 1))
-    writer.write(_EOCD.pack(b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
-                            min(cd_size, 0xFFFFFFFF), min(cd_start, 0xFFFFFFFF), 0))
+    writer.write(
+        _EOCD.pack(
+            b"PK\x05\x06",
+            0,
+            0,
+            min(count, 0xFFFF),
+            min(count, 0xFFFF),
+            min(cd_size, 0xFFFFFFFF),
+            min(cd_start, 0xFFFFFFFF),
+            0,
+        )
+    )
 
 
 def _strip_zip64(extra: bytes) -> bytes:

@@ -8,9 +8,7 @@ from collections.abc import Iterable
 from capi_packages.bits.zip_safety import ScannedEntry
 
 
-def pool_candidates(
-    entries: Iterable[ScannedEntry], minimum_size: int, maximum_size: int
-) -> list[ScannedEntry]:
+def pool_candidates(entries: Iterable[ScannedEntry], minimum_size: int, maximum_size: int) -> list[ScannedEntry]:
     """Regular files CC would copy into the pool: inclusive size bounds, perms >= 0o600.
 
     One entry per sha1 (the pool is content-addressed, a second copy adds nothing), and names

@@ -129,9 +129,7 @@ def data_offset(f: BinaryIO, info: zipfile.ZipInfo) -> int:
 Spool = Callable[[str, int, int], BinaryIO | None]
 
 
-def scan_archive(
-    path: str | os.PathLike[str], limits: ArchiveLimits, spool: Spool | None = None
-) -> list[ScannedEntry]:
+def scan_archive(path: str | os.PathLike[str], limits: ArchiveLimits, spool: Spool | None = None) -> list[ScannedEntry]:
     """Check and fingerprint every entry of the zip at `path`, in central-directory order.
 
     `spool(name, declared_size, mode)` may return a file that also receives the entry's content

@@ -24,9 +24,7 @@ def paginate(session: Session, stmt: Select[Any], model: Any, query: PageRequest
         order = [col.desc(), model.guid.desc()] if desc else [col.asc(), model.guid.asc()]
     else:
         order = [model.id.asc()]
-    rows = session.scalars(
-        stmt.order_by(*order).offset((query.page - 1) * query.per_page).limit(query.per_page)
-    ).all()
+    rows = session.scalars(stmt.order_by(*order).offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
     return list(rows), int(total)
 
 

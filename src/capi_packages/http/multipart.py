@@ -158,4 +158,3 @@ async def read_upload_form(request: Request, staging_dir: Path, max_bytes: int) 
         collector.abort()
         raise MessageParseError()
     return collector.form
-

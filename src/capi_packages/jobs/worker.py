@@ -71,9 +71,7 @@ class Worker:
         """Release or give up jobs whose worker stopped heartbeating (crashed or killed)."""
         cutoff = utcnow() - self.lease
         with self.sessions() as session:
-            stale = session.scalars(
-                select(Job).where(Job.state == JobState.PROCESSING, Job.locked_at < cutoff)
-            ).all()
+            stale = session.scalars(select(Job).where(Job.state == JobState.PROCESSING, Job.locked_at < cutoff)).all()
             ids = [(j.id, j.attempts >= j.max_attempts) for j in stale]
         for job_id, exhausted in ids:
             if exhausted:
@@ -191,7 +189,9 @@ class Worker:
                 if handler is not None and handler.give_up is not None:
                     try:
                         with session.begin_nested():
-                            handler.give_up(JobContext(session, self.settings, self.blobstore), job, give_up_reason or "")
+                            handler.give_up(
+                                JobContext(session, self.settings, self.blobstore), job, give_up_reason or ""
+                            )
                     except Exception:
                         log.exception("give-up hook of job %s raised", job.guid)
             job.state = (JobState.FAILED if error else JobState.COMPLETE).value

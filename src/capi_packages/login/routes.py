@@ -51,14 +51,21 @@ async def oauth_token(request: Request) -> JSONResponse:
     _require_enabled(request)
     settings = request.app.state.settings
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    issuer = Issuer(request.app.state.signing_key, f"{settings.base_url}/oauth/token", settings.jwt_audience,
-                    settings.token_ttl_seconds)
+    issuer = Issuer(
+        request.app.state.signing_key,
+        f"{settings.base_url}/oauth/token",
+        settings.jwt_audience,
+        settings.token_ttl_seconds,
+    )
     try:
         client_id, secret = service.client_credentials_from(request.headers.get("authorization"), form)
         answer = await run_in_threadpool(_grant, request, issuer, form, client_id, secret)
     except OAuthError as e:
-        return JSONResponse({"error": e.error, "error_description": e.description}, status_code=e.status,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"error": e.error, "error_description": e.description},
+            status_code=e.status,
+            headers={"Cache-Control": "no-store"},
+        )
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
@@ -66,7 +73,9 @@ def _grant(request: Request, issuer: Issuer, form: dict[str, str], client_id: st
     grant = form.get("grant_type")
     with request.app.state.sessionmaker() as session:
         if grant == "password":
-            return service.password_grant(session, issuer, client_id, form.get("username", ""), form.get("password", ""))
+            return service.password_grant(
+                session, issuer, client_id, form.get("username", ""), form.get("password", "")
+            )
         if grant == "refresh_token":
             return service.refresh_grant(session, issuer, client_id, form.get("refresh_token", ""))
         if grant == "client_credentials":

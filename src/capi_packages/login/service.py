@@ -86,11 +86,29 @@ def client_credentials_from(authorization: str | None, form: dict[str, str]) -> 
     return form.get("client_id", PUBLIC_CLIENT), form.get("client_secret", "")
 
 
-def _token_answer(issuer: Issuer, user_id: str, user_name: str, scopes: list[str], client_id: str,
-                  grant_type: str, *, refresh: bool, origin: str = "uaa") -> dict[str, Any]:
-    access = mint_token(issuer.key, issuer=issuer.issuer, audience=issuer.audience, user_id=user_id,
-                        user_name=user_name, scopes=scopes, ttl=issuer.ttl, client_id=client_id,
-                        origin=origin, grant_type=grant_type)
+def _token_answer(
+    issuer: Issuer,
+    user_id: str,
+    user_name: str,
+    scopes: list[str],
+    client_id: str,
+    grant_type: str,
+    *,
+    refresh: bool,
+    origin: str = "uaa",
+) -> dict[str, Any]:
+    access = mint_token(
+        issuer.key,
+        issuer=issuer.issuer,
+        audience=issuer.audience,
+        user_id=user_id,
+        user_name=user_name,
+        scopes=scopes,
+        ttl=issuer.ttl,
+        client_id=client_id,
+        origin=origin,
+        grant_type=grant_type,
+    )
     claims = jwt.decode(access, options={"verify_signature": False})
     answer: dict[str, Any] = {
         "access_token": access,
@@ -102,10 +120,24 @@ def _token_answer(issuer: Issuer, user_id: str, user_name: str, scopes: list[str
     if refresh:
         now = int(time.time())
         answer["refresh_token"] = jwt.encode(
-            {"jti": claims["jti"] + "-r", "sub": user_id, "user_id": user_id, "user_name": user_name,
-             "scope": scopes, "client_id": client_id, "cid": client_id, "iat": now, "exp": now + REFRESH_TTL,
-             "iss": issuer.issuer, "aud": [client_id], "grant_type": "refresh_token", "origin": origin},
-            issuer.key.private_pem, algorithm="RS256", headers={"kid": issuer.key.kid},
+            {
+                "jti": claims["jti"] + "-r",
+                "sub": user_id,
+                "user_id": user_id,
+                "user_name": user_name,
+                "scope": scopes,
+                "client_id": client_id,
+                "cid": client_id,
+                "iat": now,
+                "exp": now + REFRESH_TTL,
+                "iss": issuer.issuer,
+                "aud": [client_id],
+                "grant_type": "refresh_token",
+                "origin": origin,
+            },
+            issuer.key.private_pem,
+            algorithm="RS256",
+            headers={"kid": issuer.key.kid},
         )
     return answer
 
@@ -123,8 +155,12 @@ def password_grant(session: Session, issuer: Issuer, client_id: str, username: s
 
 def refresh_grant(session: Session, issuer: Issuer, client_id: str, refresh_token: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(refresh_token, issuer.key.public_key, algorithms=["RS256"],
-                            options={"verify_aud": False, "require": ["exp"]})
+        claims = jwt.decode(
+            refresh_token,
+            issuer.key.public_key,
+            algorithms=["RS256"],
+            options={"verify_aud": False, "require": ["exp"]},
+        )
     except jwt.PyJWTError as e:
         raise OAuthError(401, "invalid_token", "Invalid refresh token") from e
     if claims.get("grant_type") != "refresh_token":
@@ -140,6 +176,7 @@ def client_credentials_grant(session: Session, issuer: Issuer, client_id: str, s
     if client is None:
         raise OAuthError(401, "unauthorized", "Bad credentials")
     scopes = [*DEFAULT_SCOPES, *([ADMIN] if client.admin else [])]
-    answer = _token_answer(issuer, client.username, client.username, scopes, client.username,
-                           "client_credentials", refresh=False)
+    answer = _token_answer(
+        issuer, client.username, client.username, scopes, client.username, "client_credentials", refresh=False
+    )
     return answer

@@ -151,9 +151,7 @@ def validate_metadata(value: Any) -> list[str]:
     return messages
 
 
-def apply_changes(
-    existing: dict[str, str], requested: dict[str, str | None] | None
-) -> dict[str, str]:
+def apply_changes(existing: dict[str, str], requested: dict[str, str | None] | None) -> dict[str, str]:
     """Merge `requested` into a copy of `existing`: a value sets the key, None deletes it.
 
     Keys are normalised through split_key/join_key, so '/x' and 'x' name the same entry

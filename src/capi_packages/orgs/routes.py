@@ -34,7 +34,9 @@ def create_organization(perms: Perms, body: JsonBody, session: DbSession, urls: 
 def list_organizations(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_params.parse(request, list_params.ORGANIZATIONS)
     rows, total = service.list_orgs(session, perms, query)
-    return list_params.list_body(urls.v3("/organizations"), query, rows, total, lambda o: organization_resource(o, urls))
+    return list_params.list_body(
+        urls.v3("/organizations"), query, rows, total, lambda o: organization_resource(o, urls)
+    )
 
 
 @router.get("/v3/organizations/{guid}")

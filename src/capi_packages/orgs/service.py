@@ -90,7 +90,9 @@ def delete_org(session: Session, perms: Permissions, guid: str) -> Job:
     if not perms.claims.is_admin:
         raise NotAuthorized()
     org.status = Status.DELETING
-    return enqueue(session, "organization.delete", {"guid": org.guid}, resource_type="organization", resource_guid=org.guid)
+    return enqueue(
+        session, "organization.delete", {"guid": org.guid}, resource_type="organization", resource_guid=org.guid
+    )
 
 
 # --- spaces -------------------------------------------------------------------------------------
@@ -185,7 +187,9 @@ def get_app(session: Session, perms: Permissions, guid: str) -> App:
 
 
 def list_apps(session: Session, perms: Permissions, query: Any) -> tuple[list[App], int]:
-    stmt = select(App).join(Space, App.space_id == Space.id).join(Organization, Space.organization_id == Organization.id)
+    stmt = (
+        select(App).join(Space, App.space_id == Space.id).join(Organization, Space.organization_id == Organization.id)
+    )
     ids = perms.readable_space_ids()
     if ids is not None:
         stmt = stmt.where(App.space_id.in_(ids))
@@ -220,7 +224,7 @@ def create_role(session: Session, perms: Permissions, body: Any) -> Role:
         data = user.get("data") if isinstance(user, dict) else None
         user_guid = data.get("guid") if isinstance(data, dict) else None
         if not isinstance(user_guid, str) or not user_guid:
-            msgs.append("Relationships User must be structured like this: \"user: {\"data\": {\"guid\": \"valid-guid\"}}\"")
+            msgs.append('Relationships User must be structured like this: "user: {"data": {"guid": "valid-guid"}}"')
     raise_if(msgs)
     assert role_type is not None and isinstance(rels, dict) and isinstance(user_guid, str)
     target = "space" if role_type.is_space_role else "organization"
@@ -236,12 +240,16 @@ def create_role(session: Session, perms: Permissions, body: Any) -> Role:
                 "Users cannot be assigned roles in a space if they do not have a role in that space's organization."
             )
         if repo.role_exists(session, role_type.value, user_guid, None, space.id):
-            raise UnprocessableEntity(f"User '{user_guid}' already has '{role_type.value}' role in space '{space.name}'.")
+            raise UnprocessableEntity(
+                f"User '{user_guid}' already has '{role_type.value}' role in space '{space.name}'."
+            )
         role = Role(type=role_type.value, user_guid=user_guid, space=space)
     else:
         org = repo.find_org(session, target_guid) if target_guid else None
         if org is None or not perms.can_read_org(org):
-            raise UnprocessableEntity("Invalid organization. Ensure that the organization exists and you have access to it.")
+            raise UnprocessableEntity(
+                "Invalid organization. Ensure that the organization exists and you have access to it."
+            )
         if not perms.can_manage_org(org):
             raise NotAuthorized()
         if repo.role_exists(session, role_type.value, user_guid, org.id, None):
@@ -294,8 +302,10 @@ def list_roles(session: Session, perms: Permissions, query: Any) -> tuple[list[R
 def delete_role(session: Session, perms: Permissions, guid: str) -> Job:
     """Deleting a role is one row, so it happens now; the job CC's clients poll is already COMPLETE."""
     role = get_role(session, perms, guid)
-    allowed = perms.can_manage_space(role.space) if role.space is not None else (
-        role.organization is not None and perms.can_manage_org(role.organization)
+    allowed = (
+        perms.can_manage_space(role.space)
+        if role.space is not None
+        else (role.organization is not None and perms.can_manage_org(role.organization))
     )
     if not allowed:
         raise NotAuthorized()
@@ -303,4 +313,3 @@ def delete_role(session: Session, perms: Permissions, guid: str) -> Job:
     job = enqueue(session, "role.delete", {"guid": guid}, resource_type="role", resource_guid=guid)
     job.state = JobState.COMPLETE.value
     return job
-

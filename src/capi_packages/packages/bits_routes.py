@@ -51,7 +51,9 @@ async def _read_form(request: Request, settings: Any) -> UploadForm:
 
 
 @router.post("/v3/packages/{guid}/upload")
-async def upload_package_bits(guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+async def upload_package_bits(
+    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
     require_bits_upload_enabled(perms.claims, settings)
     form = await _read_form(request, settings)
     staged = form.files.get("bits")
@@ -67,7 +69,9 @@ async def upload_package_bits(guid: str, request: Request, perms: Perms, session
 
 
 @router.get("/v3/packages/{guid}/download")
-def download_package_bits(guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls) -> Response:
+def download_package_bits(
+    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
+) -> Response:
     pkg, app = get_visible(session, perms, guid)
     if not perms.can_read_secrets_in_space(app.space):
         raise NotAuthorized()

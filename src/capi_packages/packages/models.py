@@ -80,8 +80,6 @@ class PackageLabel(_MetadataRow, Base):
 
 class PackageAnnotation(_MetadataRow, Base):
     __tablename__ = "package_annotations"
-    __table_args__ = (
-        UniqueConstraint("resource_guid", "key_prefix", "key_name", name="uq_package_annotations_key"),
-    )
+    __table_args__ = (UniqueConstraint("resource_guid", "key_prefix", "key_name", name="uq_package_annotations_key"),)
 
     resource_guid: Mapped[str] = mapped_column(ForeignKey("packages.guid", ondelete="CASCADE"), index=True)

@@ -18,7 +18,9 @@ def find_package(session: Session, guid: str) -> Package | None:
 
 
 def find_package_with_app(session: Session, guid: str) -> tuple[Package, App] | None:
-    row = session.execute(select(Package, App).join(App, App.guid == Package.app_guid).where(Package.guid == guid)).first()
+    row = session.execute(
+        select(Package, App).join(App, App.guid == Package.app_guid).where(Package.guid == guid)
+    ).first()
     return (row[0], row[1]) if row else None
 
 
@@ -31,7 +33,11 @@ def lock_for_update(session: Session, guid: str) -> Package | None:
 
 def _label_match(req: Requirement) -> ColumnElement[bool]:
     prefix, name = split_key(req.key)
-    base = [PackageLabel.resource_guid == Package.guid, PackageLabel.key_prefix == prefix, PackageLabel.key_name == name]
+    base = [
+        PackageLabel.resource_guid == Package.guid,
+        PackageLabel.key_prefix == prefix,
+        PackageLabel.key_name == name,
+    ]
     if req.operator == "exists":
         return exists().where(*base)
     if req.operator == "not_exists":
@@ -82,7 +88,9 @@ def older_valid_packages(session: Session, app_guid: str, keep: int) -> list[Pac
 
     rows = session.scalars(
         select(Package)
-        .where(Package.app_guid == app_guid, or_(Package.state == PackageState.READY, Package.state == PackageState.FAILED))
+        .where(
+            Package.app_guid == app_guid, or_(Package.state == PackageState.READY, Package.state == PackageState.FAILED)
+        )
         .order_by(Package.created_at.desc(), Package.id.desc())
     ).all()
     return list(rows[keep:]) if len(rows) > keep else []

@@ -27,7 +27,9 @@ def _one(request: Request, pkg: Package, urls: Any, status: int = 200) -> Any:
 
 
 @router.post("/v3/packages", status_code=201)
-def create_package(request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+def create_package(
+    request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
     source_guid = request.query_params.get("source_guid")
     if source_guid is not None:
         pkg = service.copy(session, perms, settings, source_guid, body)
@@ -37,7 +39,9 @@ def create_package(request: Request, perms: Perms, body: JsonBody, session: DbSe
 
 
 @router.post("/v3/packages/{guid}/copy", status_code=201)
-def copy_package(guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+def copy_package(
+    guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
     return _one(request, service.copy(session, perms, settings, guid, body), urls, 201)
 
 
@@ -64,7 +68,9 @@ def get_package(guid: str, request: Request, perms: Perms, session: DbSession, u
 
 
 @router.patch("/v3/packages/{guid}")
-def update_package(guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+def update_package(
+    guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
     pkg = service.update(session, perms, settings, request.app.state.secret_box, guid, body)
     return _one(request, pkg, urls)
 

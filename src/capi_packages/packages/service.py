@@ -70,7 +70,9 @@ def get(session: Session, perms: Permissions, guid: str) -> Package:
     return get_visible(session, perms, guid)[0]
 
 
-def list_packages(session: Session, perms: Permissions, query: Any, app_guid: str | None = None) -> tuple[list[Package], int]:
+def list_packages(
+    session: Session, perms: Permissions, query: Any, app_guid: str | None = None
+) -> tuple[list[Package], int]:
     if app_guid is not None:
         app = orgs_repo.find_app(session, app_guid)
         if app is None or not perms.can_read_space(app.space):
@@ -166,4 +168,3 @@ def expire_old_packages(session: Session, settings: Settings, app_guid: str) -> 
         if pkg.package_hash is not None or pkg.sha256_checksum is not None:
             enqueue(session, "package.delete_expired_blob", {"guid": pkg.guid}, max_attempts=3)
     return expired
-

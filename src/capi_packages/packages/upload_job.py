@@ -120,7 +120,12 @@ def process_upload(ctx: JobContext, job: Job) -> None:
         else:
             try:
                 checksums = build_package_zip(
-                    staged, entries, cached, _open_cached(ctx), out, settings.max_package_size  # type: ignore[arg-type]
+                    staged,
+                    entries,
+                    cached,
+                    _open_cached(ctx),
+                    out,
+                    settings.max_package_size,  # type: ignore[arg-type]
                 )
             except ResourceChecksumMismatch as e:
                 pool.remove_from_pool(ctx.session, ctx.blobstore, getattr(e, "mismatched", []))
