@@ -19,7 +19,7 @@ from capi_client.config import load_saved_login, save_login, saved_token
 F = TypeVar("F", bound=Callable[..., Any])
 TIME_OPERATORS = ("lt", "lte", "gt", "gte")
 CLIENT_ERRORS = (CapiError, httpx.HTTPError, OSError, ValueError)
-PASSWORD_HELP = "Docker registry password [env CAPI_DOCKER_PASSWORD]."
+PASSWORD_HELP = "Docker registry password [env CAPI_DOCKER_PASSWORD]."  # noqa: S105 (help text)
 TIME_HELP = "OP is lt, lte, gt or gte."
 
 
@@ -84,7 +84,7 @@ def with_session(func: F) -> F:
             session.close()
 
     api_help = "API URL [env CAPI_API_URL; default: the saved login]."
-    token_help = "Bearer token [env CAPI_TOKEN; default: the saved login]."
+    token_help = "Bearer token [env CAPI_TOKEN; default: the saved login]."  # noqa: S105 (help text)
     command = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(command)
     command = click.option("--token", envvar="CAPI_TOKEN", metavar="TOKEN", help=token_help)(command)
     command = click.option("--api", envvar="CAPI_API_URL", metavar="URL", help=api_help)(command)

@@ -213,7 +213,7 @@ class PackagesClient:
     def create_package(
         self,
         app_guid: str,
-        type: str = "bits",  # noqa: A002 - the wire name
+        type: str = "bits",
         *,
         image: str | None = None,
         username: str | None = None,
@@ -395,7 +395,7 @@ class PackagesClient:
 
     def create_role(
         self,
-        type: str,  # noqa: A002 - the wire name
+        type: str,
         user_guid: str,
         org_guid: str | None = None,
         space_guid: str | None = None,

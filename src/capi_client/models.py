@@ -277,7 +277,7 @@ class Tokens:
 
     access_token: str
     refresh_token: str | None = None
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int | None = None
     raw: dict[str, Any] = _dict_field()
 

@@ -46,7 +46,7 @@ class LocalFile:
 
 
 def _sha1(path: str) -> str:
-    digest = hashlib.sha1()  # noqa: S324 - CF's resource cache is keyed by sha1
+    digest = hashlib.sha1(usedforsecurity=False)  # CF's resource cache is keyed by sha1
     with open(path, "rb") as fileobj:
         while chunk := fileobj.read(CHUNK_SIZE):
             digest.update(chunk)

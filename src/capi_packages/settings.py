@@ -119,7 +119,8 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         if self.external_url:
             return self.external_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        # A wildcard bind is reachable on loopback; links must name an address clients can use.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
 
     @property

@@ -74,7 +74,7 @@ def test_an_external_token_with_wrong_claims_is_an_invalid_auth_token(pem_settin
 
 
 class _Jwks(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
         body = json.dumps({"keys": [{**jwk, "kid": "uaa-key", "alg": "RS256", "use": "sig"}]}).encode()
         self.send_response(200)

@@ -211,7 +211,7 @@ def test_a_space_developer_cannot_write_in_a_suspended_org(api, world, package, 
     org_suspended(writes(api, world, package, headers)[operation])
 
 
-@pytest.mark.parametrize("role", ["admin_read_only", "global_auditor"] + READ_ONLY_LOCAL)
+@pytest.mark.parametrize("role", ["admin_read_only", "global_auditor", *READ_ONLY_LOCAL])
 def test_read_only_roles_in_a_suspended_org_are_still_not_authorized(api, world, package, role):
     headers = api.user(role, world)
     suspend(api, world.org["guid"])

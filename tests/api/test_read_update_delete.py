@@ -1,4 +1,4 @@
-"""GET/PATCH/DELETE /v3/packages/:guid, jobs, droplets and unknown routes: reference §2.3, §2.6, §2.7, §2.10, §2.12, §6.2."""
+"""GET/PATCH/DELETE /v3/packages/:guid, jobs, droplets, unknown routes: reference §2.3, 2.6, 2.7, 2.10, 2.12, 6.2."""
 
 from __future__ import annotations
 

@@ -32,7 +32,10 @@ from tests.factories import make_zip
 INVALID_ZIP = "The app upload is invalid: Invalid zip archive."
 BIG_A = b"A" * 70_000  # above the default 65536-byte pool minimum
 BIG_B = bytes(range(256)) * 300  # 76_800 bytes
-CHECKSUM_MISMATCH = "One or more cached resources did not match the given checksum. They have been deleted; please retry package upload."
+CHECKSUM_MISMATCH = (
+    "One or more cached resources did not match the given checksum. They have been deleted; "
+    "please retry package upload."
+)
 
 
 def process(api, guid, run_jobs, zip_bytes=None, resources=None):

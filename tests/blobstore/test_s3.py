@@ -67,9 +67,13 @@ def test_a_20_mb_writer_round_trip_goes_up_in_parts_and_reads_back_in_chunks(sto
 
 
 def test_a_writer_block_that_raises_stores_nothing_and_leaves_no_spool_file(store, staging):
-    with pytest.raises(RuntimeError), store.writer(KEY) as f:
-        f.write(b"half a blob")
-        raise RuntimeError("client went away")
+    def write_half_then_fail() -> None:
+        with store.writer(KEY) as f:
+            f.write(b"half a blob")
+            raise RuntimeError("client went away")
+
+    with pytest.raises(RuntimeError):
+        write_half_then_fail()
     assert not store.exists(KEY)
     assert list(staging.iterdir()) == []
 

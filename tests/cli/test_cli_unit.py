@@ -38,7 +38,7 @@ def main() -> click.Group:
     return group
 
 
-def run(main: click.Group, *args: str, input: str | None = None) -> Result:  # noqa: A002
+def run(main: click.Group, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 

@@ -34,10 +34,6 @@ from capi_client import (
     Space,
     UnprocessableEntityError,
 )
-from tests.process.conftest import mint
-
-POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
-MB = 1024 * 1024
 from tests.process.client_live_support import (
     Live,
     new_app,
@@ -46,6 +42,10 @@ from tests.process.client_live_support import (
     zip_bytes,
     zip_contents,
 )
+from tests.process.conftest import mint
+
+POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
+MB = 1024 * 1024
 
 
 def test_setup_calls_create_an_org_a_space_apps_and_roles(live: Live, admin: PackagesClient) -> None:

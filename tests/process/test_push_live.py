@@ -24,16 +24,16 @@ from capi_client import (
     token_endpoint,
     token_expiry,
 )
-from tests.process.conftest import CLI
-
-POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
-MB = 1024 * 1024
 from tests.process.client_live_support import (
     Live,
     multipart_parts,
     new_app,
     zip_contents,
 )
+from tests.process.conftest import CLI
+
+POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
+MB = 1024 * 1024
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -94,7 +94,7 @@ def test_scan_spools_the_content_of_the_entries_the_spool_asks_for(tmp_path: Pat
 
     def spool(name: str, size: int, mode: int) -> io.BufferedWriter | None:
         asked.append((name, size, mode))
-        return open(tmp_path / "spooled", "wb") if name == "dir/blob" else None  # noqa: SIM115
+        return open(tmp_path / "spooled", "wb") if name == "dir/blob" else None
 
     entries = scan_archive(path, LIMITS, spool)
     assert asked == [("dir/blob", len(content), 0o644), ("small", 4, 0o644)]  # never links

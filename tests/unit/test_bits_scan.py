@@ -116,10 +116,12 @@ def test_entry_larger_than_4_gib(tmp_path: Path) -> None:
     path = tmp_path / "huge.zip"
     size = (4 << 30) + MiB
     chunk = bytes(16 * MiB)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        with zf.open("zeros", "w", force_zip64=True) as w:
-            for _ in range(size // len(chunk)):
-                w.write(chunk)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+        zf.open("zeros", "w", force_zip64=True) as w,
+    ):
+        for _ in range(size // len(chunk)):
+            w.write(chunk)
             w.write(bytes(size % len(chunk)))
     entries = scan_archive(path, ArchiveLimits(5 << 30, 10))
     assert entries[0].size == size
@@ -264,10 +266,9 @@ def test_symlinks_inside_are_fine(tmp_path: Path) -> None:
 def test_bomb_by_ratio_fails_fast(tmp_path: Path) -> None:
     path = tmp_path / "bomb.zip"
     zeros = bytes(MiB)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        with zf.open("zeros", "w") as w:
-            for _ in range(200):
-                w.write(zeros)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf, zf.open("zeros", "w") as w:
+        for _ in range(200):
+            w.write(zeros)
     assert path.stat().st_size < 2 * MiB
     started = time.monotonic()
     with pytest.raises(AppPackageInvalid) as caught:
@@ -279,10 +280,9 @@ def test_bomb_by_ratio_fails_fast(tmp_path: Path) -> None:
 @pytest.mark.parametrize("limit", [10 * MiB, 1 << 30])
 def test_bomb_with_lying_header(tmp_path: Path, limit: int) -> None:
     path = tmp_path / "liar.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        with zf.open("zeros", "w") as w:
-            for _ in range(50):
-                w.write(bytes(MiB))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf, zf.open("zeros", "w") as w:
+        for _ in range(50):
+            w.write(bytes(MiB))
     # Claim 1000 bytes, with the CRC of those 1000 bytes, in both headers.
     crc = zlib.crc32(bytes(1000))
     cd = central_offset(path)

@@ -300,9 +300,9 @@ def test_metadata_change_checks_labels_before_annotations():
     change = MetadataChange.from_request(
         {"labels": {"a": "1", "b": "2"}, "annotations": {"x": "1", "y": "2", "z": "3"}}
     )
-    with pytest.raises(LabelLimitExceeded, match="Failed to add 2 labels .* maximum of 1"):
+    with pytest.raises(LabelLimitExceeded, match=r"Failed to add 2 labels .* maximum of 1"):
         change.apply({}, {}, max_labels=1, max_annotations=1)
-    with pytest.raises(AnnotationLimitExceeded, match="Failed to add 3 annotations .* of 2"):
+    with pytest.raises(AnnotationLimitExceeded, match=r"Failed to add 3 annotations .* of 2"):
         change.apply({}, {}, max_labels=5, max_annotations=2)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterable
@@ -153,10 +154,9 @@ class TokenVerifier:
         if self.external_pem is not None:
             keys.append((self.external_pem, self.external_issuer))
         if self._jwks is not None and (self.local_key is None or kid != self.local_key.kid):
-            try:
+            # A kid the JWKS does not know leaves no key to try, and verification then fails.
+            with contextlib.suppress(jwt.PyJWTError):
                 keys.append((self._jwks.get_signing_key(kid).key if kid else None, self.external_issuer))
-            except jwt.PyJWTError:
-                pass
         return [(k, i) for k, i in keys if k is not None]
 
 

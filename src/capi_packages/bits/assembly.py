@@ -114,7 +114,7 @@ class _HashingWriter:
 
     def __init__(self, f: BinaryIO) -> None:
         self._f = f
-        self.sha1 = hashlib.sha1()
+        self.sha1 = hashlib.sha1(usedforsecurity=False)
         self.sha256 = hashlib.sha256()
         self.offset = 0
 
@@ -204,9 +204,11 @@ def _copy_uploaded(
 ) -> None:
     with open(uploaded, "rb") as src, zipfile.ZipFile(src) as zf:
         infos = zf.infolist()
-        if len(infos) != len(entries) or any(info.filename != entry.name for info, entry in zip(infos, entries)):
+        if len(infos) != len(entries) or any(
+            info.filename != entry.name for info, entry in zip(infos, entries, strict=True)
+        ):
             raise ValueError("entries do not describe the uploaded archive")
-        for info, entry in zip(infos, entries):
+        for info, entry in zip(infos, entries, strict=True):
             if entry.is_dir:
                 continue  # CC strips directory entries from the stored package
             start = data_offset(src, info)
@@ -276,7 +278,7 @@ def _append_cached(
         offset=writer.offset,
     )
     _write_local(writer, record, zip64, 0, 0, 0)
-    digest = hashlib.sha1()
+    digest = hashlib.sha1(usedforsecurity=False)
     crc = csize = usize = 0
     deflater = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
     src = open_cached(resource.sha1)

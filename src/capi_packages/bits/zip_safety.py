@@ -229,7 +229,7 @@ def _stream_entries(
         if cd_start is not None and data_end > cd_start:
             raise invalid_zip()
         is_link = is_symlink_entry(info)
-        digest = hashlib.sha1()
+        digest = hashlib.sha1(usedforsecurity=False)
         crc = 0
         size = 0
         target = bytearray()
@@ -275,7 +275,7 @@ def _stream_entries(
             link_target=link_target,
         )
     # Only now are all links known; a link may escape by going through another link.
-    for info, entry in zip(infos, results):
+    for info, entry in zip(infos, results, strict=True):
         assert entry is not None
         if entry.is_symlink and entry.link_target is not None:
             parts = member_parts(info.orig_filename) or []

@@ -143,9 +143,8 @@ def validate_metadata(value: Any) -> list[str]:
             for key, annotation_value in annotations.items():
                 # CC only checks an annotation key when its value is present, so a blank
                 # or null value lets any key through.
-                if _annotation_value_present(annotation_value):
-                    if (error := validate_key(key)) is not None:
-                        messages.append(f"Metadata annotation key error: {error}")
+                if _annotation_value_present(annotation_value) and (error := validate_key(key)) is not None:
+                    messages.append(f"Metadata annotation key error: {error}")
                 if (error := _annotation_value_error(annotation_value)) is not None:
                     messages.append(f"Metadata annotation value error: {error}")
     return messages

@@ -48,7 +48,7 @@ class _PoolSpool:
             return None
         path = self.ctx.work_dir / f"spool-{uuid.uuid4().hex}"
         self.files[name] = path
-        return open(path, "wb")  # noqa: SIM115 (the scan closes it)
+        return open(path, "wb")
 
     def publish(self, entries: list[ScannedEntry]) -> None:
         """Move the spooled files whose content the pool lacks into it; they were verified by the scan."""
