@@ -37,7 +37,7 @@ def format_value(value: Any) -> str:
         # CC only accepts whole-second UTC timestamps with a Z.
         if value.tzinfo is not None:
             value = value.astimezone(UTC)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return str(value)
 
 

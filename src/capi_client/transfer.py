@@ -102,7 +102,7 @@ def open_bits(source: str | os.PathLike[str] | BinaryIO) -> Iterator[BinaryIO]:
         with tempfile.TemporaryFile() as spool:
             shutil.copyfileobj(source, spool, CHUNK_SIZE)
             spool.seek(0)
-            yield spool  # type: ignore[misc]
+            yield spool
 
 
 @contextmanager

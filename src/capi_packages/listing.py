@@ -93,12 +93,13 @@ def timestamp_bounds(cond: TimestampCondition) -> list[tuple[tuple[str, datetime
     if cond.op == "eq":
         return [((">=", t), ("<=", t + SECOND_FRACTION)) for t in cond.values]
     (t,) = cond.values
-    return {
+    bounds: dict[str, list[tuple[tuple[str, datetime], ...]]] = {
         "lt": [(("<", t),)],
         "lte": [(("<=", t + SECOND_FRACTION),)],
         "gt": [((">", t + SECOND_FRACTION),)],
         "gte": [((">=", t),)],
-    }[cond.op]
+    }
+    return bounds[cond.op]
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def _parse_timestamp(text: str | None) -> datetime | None:
     if not match:
         return None
     try:
-        return datetime(*(int(part) for part in match.groups()))
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second)
     except ValueError:
         # Right shape, impossible date (month 13): CC crashes with a 500; we call it malformed.
         return None

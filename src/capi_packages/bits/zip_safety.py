@@ -123,7 +123,7 @@ def data_offset(f: BinaryIO, info: zipfile.ZipInfo) -> int:
         raise invalid_zip()
     if f.read(name_len) != encoded_name(info):
         raise invalid_zip()
-    return info.header_offset + LOCAL_HEADER.size + name_len + extra_len
+    return int(info.header_offset + LOCAL_HEADER.size + name_len + extra_len)
 
 
 Spool = Callable[[str, int, int], BinaryIO | None]

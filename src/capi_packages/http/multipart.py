@@ -6,12 +6,15 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from capi_packages.errors import MessageParseError, PayloadTooLarge, UnprocessableEntity
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 FILE_FIELDS = ("bits",)
 MAX_TEXT_FIELD = 1024 * 1024 * 16  # `resources` for 5000+ files; anything bigger is not a form field
@@ -54,7 +57,7 @@ class _Collector:
         self._sha1: Any = None
         self._sha256: Any = None
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": lambda d, s, e: self._acc("_header_field", d[s:e]),

@@ -20,17 +20,15 @@ _REQUIREMENT_SPLITTER = re.compile(r"(?:\(.*?\)|[^,])+")
 _KEY = r"[\w\-._/]+"
 # Tried in this order and the first match wins; in/notin keys are deliberately loose (any
 # text) so a bad key is reported by the key rules rather than as an invalid requirement.
-_PATTERNS: tuple[tuple[re.Pattern[str], Operator], ...] = tuple(
-    (re.compile(pattern, re.ASCII), operator)
-    for pattern, operator in (
-        (r"(?P<key>.*?) in \((?P<values>.*)\)", "in"),
-        (r"(?P<key>.*?) notin \((?P<values>.*)\)", "notin"),
-        (rf"(?P<key>{_KEY})==?(?P<values>.*)", "equal"),
-        (rf"(?P<key>{_KEY})!=(?P<values>.*)", "not_equal"),
-        (rf"(?P<key>{_KEY})(?P<values>)", "exists"),
-        (rf"!(?P<key>{_KEY})(?P<values>)", "not_exists"),
-    )
+_PATTERN_TEXTS: tuple[tuple[str, Operator], ...] = (
+    (r"(?P<key>.*?) in \((?P<values>.*)\)", "in"),
+    (r"(?P<key>.*?) notin \((?P<values>.*)\)", "notin"),
+    (rf"(?P<key>{_KEY})==?(?P<values>.*)", "equal"),
+    (rf"(?P<key>{_KEY})!=(?P<values>.*)", "not_equal"),
+    (rf"(?P<key>{_KEY})(?P<values>)", "exists"),
+    (rf"!(?P<key>{_KEY})(?P<values>)", "not_exists"),
 )
+_PATTERNS = tuple((re.compile(pattern, re.ASCII), operator) for pattern, operator in _PATTERN_TEXTS)
 
 
 class LabelSelectorError(ValueError):

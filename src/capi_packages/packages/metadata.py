@@ -25,8 +25,9 @@ def _sync_rows(rows: list[Any], wanted: dict[str, str], row_type: type[Any]) -> 
 
 def apply(pkg: Package, labels: dict[str, Any], annotations: dict[str, Any], settings: Settings) -> None:
     new_labels, new_annotations = MetadataChange(labels, annotations).apply(
-        {row.key: row.value for row in pkg.labels},
-        {row.key: row.value for row in pkg.annotations},
+        # Rows are written from validated strings; NULL only ever stands for "".
+        {row.key: row.value or "" for row in pkg.labels},
+        {row.key: row.value or "" for row in pkg.annotations},
         max_labels=settings.max_labels_per_resource,
         max_annotations=settings.max_annotations_per_resource,
     )

@@ -75,8 +75,9 @@ def parse_package_create(raw: Any) -> tuple[list[str], PackageCreate | None]:
         msgs.append("Type must be one of 'bits, docker'")
     if msgs:
         return msgs, None
+    assert isinstance(type_, str) and isinstance(data, dict | None)  # the validators above ensure it
     labels, annotations = _metadata_parts(body)
-    docker = data if type_ == PackageType.DOCKER else {}
+    docker = data if type_ == PackageType.DOCKER and data is not None else {}
     return [], PackageCreate(
         type=type_,
         app_guid=app_guid,
@@ -115,6 +116,7 @@ def parse_package_update(raw: Any) -> tuple[list[str], PackageUpdate | None]:
 def package_resource(pkg: Package, urls: UrlBuilder, *, upload_method: bool = False) -> dict[str, Any]:
     """The 9 keys in CC's order; links carry only href unless CC's `method` is asked for."""
     if pkg.type == PackageType.BITS:
+        checksum: dict[str, str | None]
         if pkg.sha256_checksum is None and pkg.package_hash is not None:
             checksum = {"type": "sha1", "value": pkg.package_hash}
         else:

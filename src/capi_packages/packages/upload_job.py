@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -82,7 +83,7 @@ def _store_verbatim(job: Job, staged: Path | None, entries: list[ScannedEntry], 
     )
 
 
-def _open_cached(ctx: JobContext) -> object:
+def _open_cached(ctx: JobContext) -> Callable[[str], BinaryIO]:
     def open_cached(sha1: str) -> BinaryIO:
         try:
             return ctx.blobstore.open(resource_key(sha1))
@@ -125,7 +126,7 @@ def process_upload(ctx: JobContext, job: Job) -> None:
                     cached,
                     _open_cached(ctx),
                     out,
-                    settings.max_package_size,  # type: ignore[arg-type]
+                    settings.max_package_size,
                 )
             except ResourceChecksumMismatch as e:
                 pool.remove_from_pool(ctx.session, ctx.blobstore, getattr(e, "mismatched", []))

@@ -11,7 +11,12 @@ config = context.config
 
 
 def run_migrations() -> None:
-    engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = config.attributes.get("engine")
+    if engine is None:
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic needs an engine or sqlalchemy.url")
+        engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
