@@ -158,15 +158,17 @@ def test_a_long_job_keeps_its_claim_by_heartbeating(api, settings):
 
     registry = Registry()
     started = threading.Event()
-    registry.register("test.sleep", Handler(lambda _ctx, _job: (started.set(), time.sleep(1.5))))
-    quick = settings.model_copy(update={"worker_lease_seconds": 0.3})
+    # Lease and sleeps leave the heartbeat (lease / 3) room to be late on a loaded machine.
+    # Like the real handlers, it ends its transaction before the long work, so the heartbeat can write.
+    registry.register("test.sleep", Handler(lambda ctx, _job: (ctx.session.commit(), started.set(), time.sleep(4))))
+    quick = settings.model_copy(update={"worker_lease_seconds": 1.5})
     worker = Worker(api.app.state.sessionmaker, quick, api.app.state.blobstore, registry, "busy")
     with api.app.state.sessionmaker() as s, s.begin():
         enqueue(s, "test.sleep")
     runner = threading.Thread(target=worker.run_one)
     runner.start()
     assert started.wait(10)
-    time.sleep(0.6)  # twice the lease: only the heartbeat keeps the claim fresh
+    time.sleep(3)  # twice the lease: only the heartbeat keeps the claim fresh
     observer = Worker(api.app.state.sessionmaker, quick, api.app.state.blobstore, registry, "observer")
     assert observer.recover_stale() == 0
     runner.join()
