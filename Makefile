@@ -30,6 +30,8 @@ install: $(BIN)/capi-packages ## Create the virtualenv and install the project w
 lock: ## Re-resolve requirements.lock from the ranges in pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra s3 \
 		--output-file requirements.lock pyproject.toml
+	@# The dev extra names the project itself: its checkout's path must not be pinned in the lock.
+	sed -i '/^capi-packages @ /{N;d}' requirements.lock
 
 fmt: install ## Format the code and apply the safe lint fixes
 	$(BIN)/ruff format $(SRC)
