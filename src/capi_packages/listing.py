@@ -47,6 +47,8 @@ class ListSpec:
     nested_forbidden: list[str] = field(default_factory=list)
     # Accepted filters that never reappear in pagination links (CC's injected app_guid).
     unlinked: frozenset[str] = frozenset({"app_guid"})
+    # Array filters that also take `name[not]=a,b` (audit events' target_guids).
+    exclusion_filters: frozenset[str] = frozenset()
 
 
 PACKAGES_LIST = ListSpec(
@@ -117,12 +119,18 @@ class ListQuery:
     label_selector: list[Requirement] | None = None
     raw_label_selector: str | None = None
     link_filters: dict[str, str] = field(default_factory=dict)
+    # `name[not]` values of the spec's exclusion filters.
+    exclusions: dict[str, list[str]] = field(default_factory=dict)
+    # Link parameters CC writes once per value, as `key[]=v1&key[]=v2` (its Array#to_query).
+    link_lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
 class _Param:
     value: str = ""  # plain form; the last occurrence wins
     entries: dict[str, str | None] | None = None  # bracketed form; None marks deeper nesting
+    # `key[op][]=v` values, which Rack reads as an array under `op` (entries[op] is None for them).
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _group(raw_query_string: str) -> dict[str, _Param]:
@@ -143,6 +151,8 @@ def _group(raw_query_string: str) -> dict[str, _Param]:
         else:
             assert param.entries is not None
             param.entries[bracketed[2]] = None if bracketed[3] else value
+            if bracketed[3] == "[]":
+                param.lists.setdefault(bracketed[2], []).append(value)
     return params
 
 
@@ -208,6 +218,23 @@ def _timestamp_conditions(
             conditions.append(TimestampCondition(cast(TimestampOperator, op), (instant,)))
             links[f"{name}[{op}]"] = text or ""
     return conditions, links
+
+
+def _exclusion(name: str, param: _Param, messages: list[str]) -> list[str] | None:
+    """`name[not]=a,b` → [a, b]; CC's TargetGuidsValidator words the errors with the raw name."""
+    assert param.entries is not None
+    label = f"{_humanize(name)} {name}"
+    if "not" not in param.entries:
+        messages.append(f"{label} has an invalid operator")
+        return None
+    raw = param.entries["not"]
+    if raw is not None:
+        return _to_array(raw)
+    # The form CC's own pagination links take (`name[not][]=a&name[not][]=b`).
+    if "not" in param.lists:
+        return param.lists["not"]
+    messages.append(f"{label} must be an array")
+    return None
 
 
 def _paging(params: dict[str, _Param], maximum: int, messages: list[str]) -> tuple[int, int]:
@@ -286,7 +313,13 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
         messages.append(
             f"Unknown query parameter(s): {_quoted(unknown)}. Valid parameters are: {_quoted(spec.allowed)}"
         )
-    check_arrays([name for name in array_order if name not in COMMON_ARRAY_FILTERS])
+    exclusions: dict[str, list[str]] = {}
+    for name in array_order:
+        if name in spec.exclusion_filters and name in params and params[name].entries is not None:
+            values = _exclusion(name, params[name], messages)
+            if values is not None:
+                exclusions[name] = values
+    check_arrays([n for n in array_order if n not in COMMON_ARRAY_FILTERS and n not in spec.exclusion_filters])
 
     forbidden = [key for key in spec.nested_forbidden if key in params]
     if forbidden:
@@ -296,8 +329,9 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
         raise BadQueryParameter(messages)
 
     filters: dict[str, list[str]] = {}
+    link_lists = {f"{name}[not]": values for name, values in exclusions.items()}
     for name in spec.allowed:
-        if name not in params or name in PAGINATION_KEYS or name in spec.timestamp_filters:
+        if name not in params or name in PAGINATION_KEYS or name in spec.timestamp_filters or name in exclusions:
             continue
         if name == "label_selector" and spec.label_selector:
             link_filters[name] = params[name].value
@@ -320,12 +354,18 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
         label_selector=requirements,
         raw_label_selector=raw_selector,
         link_filters=link_filters,
+        exclusions=exclusions,
+        link_lists=link_lists,
     )
 
 
-def _to_query(params: dict[str, str]) -> str:
-    # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings.
+def _to_query(params: dict[str, str], lists: dict[str, list[str]] | None = None) -> str:
+    # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings; an array value
+    # is one piece of `key[]=value` pairs, kept in their order.
     pairs = [f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}" for key, value in params.items()]
+    for key, values in (lists or {}).items():
+        prefix = quote_plus(f"{key}[]", safe="")
+        pairs.append("&".join(f"{prefix}={quote_plus(value, safe='')}" for value in values))
     return "&".join(sorted(pairs))
 
 
@@ -349,7 +389,7 @@ def pagination_block(
             params[key] = str(value)
 
     def link(page: int) -> dict[str, str]:
-        return {"href": f"{base_url}?{_to_query({**params, 'page': str(page)})}"}
+        return {"href": f"{base_url}?{_to_query({**params, 'page': str(page)}, query.link_lists)}"}
 
     return {
         "total_results": total_results,
