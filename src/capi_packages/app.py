@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from capi_packages import __version__
+from capi_packages.audit_events import jobs as audit_event_jobs
+from capi_packages.audit_events import routes as audit_event_routes
 from capi_packages.auth.keys import load_or_create_signing_key
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
@@ -42,6 +44,7 @@ def build_registry() -> Registry:
     package_jobs.register(registry)
     upload_job.register(registry)
     org_jobs.register(registry)
+    audit_event_jobs.register(registry)
     return registry
 
 
@@ -100,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(org_routes.router)
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
+    app.include_router(audit_event_routes.router)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> JSONResponse:
@@ -108,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v3", include_in_schema=False)
     def v3_root() -> JSONResponse:
         base = settings.base_url
-        names = ["apps", "jobs", "organizations", "packages", "resource_matches", "roles", "spaces"]
+        names = ["apps", "audit_events", "jobs", "organizations", "packages", "resource_matches", "roles", "spaces"]
         links: dict[str, Any] = {"self": {"href": f"{base}/v3"}}
         links.update({n: {"href": f"{base}/v3/{n}"} for n in names})
         return JSONResponse({"links": links})

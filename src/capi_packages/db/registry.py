@@ -1,5 +1,6 @@
 """Imports every model module so Base.metadata is complete (for Alembic and the tests)."""
 
+from capi_packages.audit_events import models as _audit_events  # noqa: F401
 from capi_packages.db.base import Base
 from capi_packages.jobs import models as _jobs  # noqa: F401
 from capi_packages.login import models as _login  # noqa: F401

@@ -37,6 +37,12 @@ APPS = ListSpec(
     array_filters={"names", "guids", "space_guids", "organization_guids"},
     label_selector=False,
 )
+AUDIT_EVENTS = ListSpec(
+    allowed=[*PAGING, "guids", "types", "target_guids", "space_guids", "organization_guids"],
+    array_filters={"guids", "types", "target_guids", "space_guids", "organization_guids"},
+    label_selector=False,
+    exclusion_filters=frozenset({"target_guids"}),
+)
 ROLES = ListSpec(
     allowed=[*PAGING, "guids", "types", "user_guids", "space_guids", "organization_guids"],
     array_filters={"guids", "types", "user_guids", "space_guids", "organization_guids"},

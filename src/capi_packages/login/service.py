@@ -49,6 +49,11 @@ def add_user(session: Session, username: str, password: str, *, admin: bool = Fa
     return user
 
 
+def find_username(session: Session, guid: str) -> str | None:
+    """The local user's name for a user guid (what UAA would tell CC), or None if not ours."""
+    return session.scalars(select(User.username).where(User.guid == guid)).first()
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.db.base import utcnow
 from capi_packages.db.paging import paginate
@@ -50,6 +51,7 @@ def create_org(session: Session, perms: Permissions, raw: Any) -> Organization:
     org = Organization(name=body["name"], status=Status.SUSPENDED if body.get("suspended") else Status.ACTIVE)
     session.add(org)
     session.flush()
+    recorder.record_organization_create(session, perms.claims, org, body)
     return org
 
 
@@ -82,6 +84,7 @@ def update_org(session: Session, perms: Permissions, guid: str, raw: Any) -> Org
     if "suspended" in body and org.status != Status.DELETING:
         org.status = Status.SUSPENDED if body["suspended"] else Status.ACTIVE
     org.updated_at = utcnow()
+    recorder.record_organization_update(session, perms.claims, org, body)
     return org
 
 
@@ -90,9 +93,8 @@ def delete_org(session: Session, perms: Permissions, guid: str) -> Job:
     if not perms.claims.is_admin:
         raise NotAuthorized()
     org.status = Status.DELETING
-    return enqueue(
-        session, "organization.delete", {"guid": org.guid}, resource_type="organization", resource_guid=org.guid
-    )
+    payload = {"guid": org.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "organization.delete", payload, resource_type="organization", resource_guid=org.guid)
 
 
 # --- spaces -------------------------------------------------------------------------------------
@@ -112,6 +114,7 @@ def create_space(session: Session, perms: Permissions, body: Any) -> Space:
     space = Space(name=body["name"], organization=org)
     session.add(space)
     session.flush()
+    recorder.record_space_create(session, perms.claims, space, body)
     return space
 
 
@@ -139,7 +142,8 @@ def delete_space(session: Session, perms: Permissions, guid: str) -> Job:
         raise NotAuthorized()
     perms.require_writable_org(space.organization)
     space.status = Status.DELETING
-    return enqueue(session, "space.delete", {"guid": space.guid}, resource_type="space", resource_guid=space.guid)
+    payload = {"guid": space.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "space.delete", payload, resource_type="space", resource_guid=space.guid)
 
 
 # --- apps ---------------------------------------------------------------------------------------
@@ -176,6 +180,7 @@ def create_app(session: Session, perms: Permissions, body: Any) -> App:
     app = App(name=body["name"], space=space, lifecycle_type=lc_type, lifecycle_data=lc_data)
     session.add(app)
     session.flush()
+    recorder.record_app_create(session, perms.claims, app, body)
     return app
 
 
@@ -203,7 +208,8 @@ def list_apps(session: Session, perms: Permissions, query: Any) -> tuple[list[Ap
 def delete_app(session: Session, perms: Permissions, guid: str) -> Job:
     app = get_app(session, perms, guid)
     perms.require_write(app.space)
-    return enqueue(session, "app.delete", {"guid": app.guid}, resource_type="app", resource_guid=app.guid)
+    payload = {"guid": app.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "app.delete", payload, resource_type="app", resource_guid=app.guid)
 
 
 # --- roles --------------------------------------------------------------------------------------
@@ -257,6 +263,7 @@ def create_role(session: Session, perms: Permissions, body: Any) -> Role:
                 f"User '{user_guid}' already has '{role_type.value}' role in organization '{org.name}'."
             )
         role = Role(type=role_type.value, user_guid=user_guid, organization=org)
+    recorder.record_role_add(session, perms.claims, role, body)
     session.add(role)
     try:
         session.flush()
@@ -309,6 +316,7 @@ def delete_role(session: Session, perms: Permissions, guid: str) -> Job:
     )
     if not allowed:
         raise NotAuthorized()
+    recorder.record_role_remove(session, perms.claims, role)
     session.delete(role)
     job = enqueue(session, "role.delete", {"guid": guid}, resource_type="role", resource_guid=guid)
     job.state = JobState.COMPLETE.value

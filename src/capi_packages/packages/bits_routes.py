@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from capi_packages.audit_events import recorder
 from capi_packages.blobstore.base import BlobNotFound
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import (
@@ -19,7 +20,7 @@ from capi_packages.errors import (
     ResourceNotFound,
     UnprocessableEntity,
 )
-from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, get_json_body
+from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, get_json_body, writes_on_get
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.models import PackageState, PackageType
@@ -69,6 +70,7 @@ async def upload_package_bits(
 
 
 @router.get("/v3/packages/{guid}/download")
+@writes_on_get
 def download_package_bits(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Response:
@@ -83,6 +85,8 @@ def download_package_bits(
     blobstore = request.app.state.blobstore
     if not blobstore.exists(key):
         raise BlobstoreUnavailable()
+    # Recorded when the download is asked for, committed before the answer (a 302 or the zip).
+    recorder.record_package_download(session, perms.claims, pkg, app)
     if settings.download_mode == "stream":
         return _zip_response(blobstore, key, pkg.guid)
     presign = getattr(blobstore, "signed_url", None)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
@@ -99,6 +100,7 @@ def accept_upload(session: Session, perms: Permissions, guid: str, message: Uplo
     if locked is None or locked.state != PackageState.AWAITING_UPLOAD:
         raise PackageBitsAlreadyUploaded()
     bits = message.staged_bits
+    recorder.record_package_upload(session, perms.claims, locked, app)
     locked.state = PackageState.PROCESSING_UPLOAD
     locked.updated_at = utcnow()
     enqueue(
