@@ -15,6 +15,7 @@ from capi_client.errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from capi_client.events import AuditEvent, AuditEventFilters, AuditEventList
 from capi_client.filters import AppPackageFilters, PackageFilters
 from capi_client.models import (
     App,
@@ -36,6 +37,9 @@ __all__ = [
     "DEFAULT_IGNORES",
     "App",
     "AppPackageFilters",
+    "AuditEvent",
+    "AuditEventFilters",
+    "AuditEventList",
     "BadRequestError",
     "CapiError",
     "CfIgnore",
