@@ -30,8 +30,12 @@ from capi_packages.orgs import routes as org_routes
 from capi_packages.packages import bits_routes, upload_job
 from capi_packages.packages import jobs as package_jobs
 from capi_packages.packages import routes as package_routes
+from capi_packages.processes import routes as process_routes
 from capi_packages.resource_matches import routes as resource_match_routes
+from capi_packages.roles import routes as role_routes
 from capi_packages.settings import Settings
+from capi_packages.users import jobs as user_jobs
+from capi_packages.users import routes as user_routes
 
 CC_API_VERSION = "3.195.0"
 log = logging.getLogger("capi_packages")
@@ -42,6 +46,7 @@ def build_registry() -> Registry:
     package_jobs.register(registry)
     upload_job.register(registry)
     org_jobs.register(registry)
+    user_jobs.register(registry)
     return registry
 
 
@@ -98,6 +103,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(package_routes.router)
     app.include_router(resource_match_routes.router)
     app.include_router(org_routes.router)
+    app.include_router(role_routes.router)
+    app.include_router(user_routes.router)
+    app.include_router(process_routes.router)
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
 
@@ -108,7 +116,19 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v3", include_in_schema=False)
     def v3_root() -> JSONResponse:
         base = settings.base_url
-        names = ["apps", "jobs", "organizations", "packages", "resource_matches", "roles", "spaces"]
+        names = [
+            "apps",
+            "deployments",
+            "jobs",
+            "organizations",
+            "packages",
+            "processes",
+            "resource_matches",
+            "roles",
+            "routes",
+            "spaces",
+            "users",
+        ]
         links: dict[str, Any] = {"self": {"href": f"{base}/v3"}}
         links.update({n: {"href": f"{base}/v3/{n}"} for n in names})
         return JSONResponse({"links": links})
