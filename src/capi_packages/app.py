@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from capi_packages import __version__
+from capi_packages.apps import routes as app_routes
 from capi_packages.auth.keys import load_or_create_signing_key
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
@@ -25,6 +26,8 @@ from capi_packages.jobs import routes as job_routes
 from capi_packages.jobs.registry import Registry
 from capi_packages.jobs.worker import Worker
 from capi_packages.login import routes as login_routes
+from capi_packages.manifests import jobs as manifest_jobs
+from capi_packages.manifests import routes as manifest_routes
 from capi_packages.orgs import jobs as org_jobs
 from capi_packages.orgs import routes as org_routes
 from capi_packages.packages import bits_routes, upload_job
@@ -47,6 +50,7 @@ def build_registry() -> Registry:
     upload_job.register(registry)
     org_jobs.register(registry)
     user_jobs.register(registry)
+    manifest_jobs.register(registry)
     return registry
 
 
@@ -106,6 +110,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(role_routes.router)
     app.include_router(user_routes.router)
     app.include_router(process_routes.router)
+    app.include_router(app_routes.router)
+    app.include_router(manifest_routes.router)
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
 

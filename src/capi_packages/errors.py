@@ -189,3 +189,16 @@ class LabelLimitExceeded(ApiError):
 class AnnotationLimitExceeded(ApiError):
     code, name, status = 390023, "AnnotationLimitExceeded", 422
     template = "Failed to add {0} annotations because it would exceed maximum of {1}"
+
+
+class CompoundError(ApiError):
+    """Several errors answered at once (CC's CompoundError); rendered as one envelope entry each."""
+
+    code, name, status = 10008, "UnprocessableEntity", 422
+
+    def __init__(self, errors: list[ApiError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(e.detail for e in errors))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.errors[0].to_dict()

@@ -11,8 +11,8 @@ a user, so no login and no role is lost. Existing apps get their `web` process.
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
