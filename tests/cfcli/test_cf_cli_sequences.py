@@ -143,7 +143,7 @@ def _push_no_start(api, headers, run_jobs, space_guid, files, manifest=PUSH_MANI
             "mode": "644",
             "path": path,
             "size_in_bytes": len(content),
-        }  # noqa: S324
+        }
         for path, content in sorted(files.items())
     ]
     matched = cli(api, headers, "POST", "/v3/resource_matches", 201, {"resources": resources}).json()["resources"]
