@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from capi_packages.audit_events.models import AuditEvent
 from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
-from capi_packages.login.service import find_username
 from capi_packages.orgs.models import App, Organization, Role, RoleType, Space
 from capi_packages.packages.models import Package
+from capi_packages.users.service import username_of
 
 # What CC puts in place of secrets in a recorded request.
 REDACTED_CREDENTIAL = "***"
@@ -171,6 +171,11 @@ def record_space_create(session: Session, by: Actor | Claims, space: Space, body
     return _record(session, "audit.space.create", by, (space.guid, "space", space.name), space, None, data)
 
 
+def record_space_update(session: Session, by: Actor | Claims, space: Space, body: Mapping[str, Any]) -> AuditEvent:
+    data = {"request": copy.deepcopy(dict(body))}
+    return _record(session, "audit.space.update", by, (space.guid, "space", space.name), space, None, data)
+
+
 def record_space_delete_request(session: Session, by: Actor | Claims, space: Space) -> AuditEvent:
     data = {"request": {"recursive": True}}
     return _record(session, "audit.space.delete-request", by, (space.guid, "space", space.name), space, None, data)
@@ -205,7 +210,7 @@ def _role_event(
 ) -> AuditEvent:
     type_ = f"audit.user.{RoleType(role.type).value}_{action}"
     # CC names the user as UAA knows them, and records an empty name for a user UAA does not know.
-    username = role.user_name or find_username(session, role.user_guid) or ""
+    username = role.user_name or username_of(session, role.user_guid) or ""
     target = (role.user_guid, "user", username)
     data = {"request": copy.deepcopy(dict(request))}
     if role.space is not None:
