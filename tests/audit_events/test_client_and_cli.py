@@ -129,7 +129,11 @@ def test_events_can_leave_targets_out_and_sort_newest_first(api, world, cli):
         "events", "--org", world.org["guid"], "--not-target", world.org["guid"], "--order-by", "-created_at", "--json"
     )
     assert r.exit_code == 0, r.output
-    assert [e["type"] for e in json.loads(r.stdout)] == ["audit.app.create", "audit.space.create"]
+    assert [e["type"] for e in json.loads(r.stdout)] == [
+        "audit.app.create",
+        "audit.app.process.create",
+        "audit.space.create",
+    ]
 
 
 def test_events_refuses_target_and_not_target_together(cli, world):

@@ -82,9 +82,14 @@ def test_target_guids_not_also_reads_the_form_of_ccs_own_links(api, world):
 def test_space_and_organization_guids_filter_by_where_the_event_happened(api, world):
     other = api.world()
     in_space = events(api, f"space_guids={world.space['guid']}")
-    assert {e["type"] for e in in_space} == {"audit.space.create", "audit.app.create"}
+    assert {e["type"] for e in in_space} == {"audit.space.create", "audit.app.process.create", "audit.app.create"}
     in_org = events(api, f"organization_guids={world.org['guid']}")
-    assert {e["type"] for e in in_org} == {"audit.organization.create", "audit.space.create", "audit.app.create"}
+    assert [e["type"] for e in in_org] == [
+        "audit.organization.create",
+        "audit.space.create",
+        "audit.app.process.create",
+        "audit.app.create",
+    ]
     both = events(api, f"organization_guids={world.org['guid']},{other.org['guid']}")
     assert len(both) == 2 * len(in_org)
 

@@ -66,6 +66,23 @@ def test_creating_a_space_records_its_request_in_the_new_space(api, admin):
     )
 
 
+def test_updating_a_space_records_its_request(api, admin):
+    org = api.create_org()
+    space = api.create_space(org["guid"], "before")
+    body = {"name": "after", "metadata": {"labels": {"team": "a"}}}
+    api.ok("PATCH", f"/v3/spaces/{space['guid']}", 200, json=body, headers=admin)
+    event = the_event(api, "audit.space.update", space["guid"])
+    assert event == expected(
+        event,
+        type_="audit.space.update",
+        actor=ROOT,
+        target=(space["guid"], "space", "after"),
+        data={"request": body},
+        space=space["guid"],
+        org=org["guid"],
+    )
+
+
 def test_creating_an_app_records_its_request(api, admin):
     org = api.create_org()
     space = api.create_space(org["guid"])

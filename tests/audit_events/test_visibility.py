@@ -52,7 +52,8 @@ def visible_kinds(role: str) -> set[str]:
 def test_the_list_shows_what_the_role_may_see(api, world, scene, role):
     headers = api.user(role, world)
     targets = ",".join(e["target"]["guid"] for e in scene.values())
-    r = api.client.get(f"/v3/audit_events?target_guids={targets}", headers=headers)
+    query = f"target_guids={targets}&types=audit.organization.create,audit.app.create"
+    r = api.client.get(f"/v3/audit_events?{query}", headers=headers)
     assert r.status_code == 200, r.text
     seen = {e["guid"] for e in r.json()["resources"]}
     assert seen == {scene[kind]["guid"] for kind in visible_kinds(role)}

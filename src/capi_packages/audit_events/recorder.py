@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import yaml
 from sqlalchemy.orm import Session
 
 from capi_packages.audit_events.models import AuditEvent
@@ -19,6 +20,7 @@ from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
 from capi_packages.orgs.models import App, Organization, Role, RoleType, Space
 from capi_packages.packages.models import Package
+from capi_packages.processes.models import Process
 from capi_packages.users.service import username_of
 
 # What CC puts in place of secrets in a recorded request.
@@ -162,7 +164,65 @@ def record_app_create(session: Session, by: Actor | Claims, app: App, body: Mapp
 
 
 def record_app_delete_request(session: Session, by: Actor | Claims, app: App) -> AuditEvent:
-    return _record(session, "audit.app.delete-request", by, (app.guid, "app", app.name), app.space, None, None)
+    return _app_event(session, "audit.app.delete-request", by, app, None)
+
+
+def _app_event(session: Session, type_: str, by: Actor | Claims, app: App, data: dict[str, Any] | None) -> AuditEvent:
+    return _record(session, type_, by, (app.guid, "app", app.name), app.space, None, data)
+
+
+def record_app_update(session: Session, by: Actor | Claims, app: App, body: Mapping[str, Any]) -> AuditEvent:
+    return _app_event(session, "audit.app.update", by, app, {"request": app_request(body)})
+
+
+def record_app_environment_variables_update(session: Session, by: Actor | Claims, app: App) -> AuditEvent:
+    """CC renames `var` to `environment_variables` and hides it, so every such update reads alike."""
+    return _app_event(session, "audit.app.update", by, app, {"request": {"environment_variables": PRIVATE_DATA_HIDDEN}})
+
+
+def record_app_show_env(session: Session, by: Actor | Claims, app: App) -> AuditEvent:
+    return _app_event(session, "audit.app.environment.show", by, app, {})
+
+
+def record_app_show_environment_variables(session: Session, by: Actor | Claims, app: App) -> AuditEvent:
+    return _app_event(session, "audit.app.environment_variables.show", by, app, {})
+
+
+def record_app_apply_manifest(session: Session, by: Actor | Claims, app: App, entry: Mapping[str, Any]) -> AuditEvent:
+    """The app's manifest entry as YAML, `env` (and CNB credentials) hidden, as CC keeps it."""
+    audited = dict(entry)
+    for key in ("env", "cnb-credentials"):
+        if audited.get(key):
+            audited[key] = PRIVATE_DATA_HIDDEN
+    manifest = yaml.safe_dump({"applications": [audited]}, explicit_start=True, sort_keys=False)
+    return _app_event(session, "audit.app.apply_manifest", by, app, {"request": {"manifest": manifest}})
+
+
+# --- processes: the app is the target -----------------------------------------------------------
+def _process_data(process: Process, request: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"process_guid": process.guid, "process_type": process.type}
+    if request is not None:
+        data["request"] = copy.deepcopy(dict(request))
+    return data
+
+
+def record_process_create(session: Session, by: Actor | Claims, process: Process, app: App) -> AuditEvent:
+    return _app_event(session, "audit.app.process.create", by, app, _process_data(process))
+
+
+def record_process_update(
+    session: Session, by: Actor | Claims, process: Process, app: App, body: Mapping[str, Any]
+) -> AuditEvent:
+    data = _process_data(process, body)
+    if "command" in data["request"]:
+        data["request"]["command"] = PRIVATE_DATA_HIDDEN
+    return _app_event(session, "audit.app.process.update", by, app, data)
+
+
+def record_process_scale(
+    session: Session, by: Actor | Claims, process: Process, app: App, body: Mapping[str, Any]
+) -> AuditEvent:
+    return _app_event(session, "audit.app.process.scale", by, app, _process_data(process, body))
 
 
 # --- spaces and organizations -------------------------------------------------------------------

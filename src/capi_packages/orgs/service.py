@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
+from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
 from capi_packages.db.paging import paginate
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
@@ -37,7 +38,7 @@ from capi_packages.orgs.models import (
     SpaceLabel,
     Status,
 )
-from capi_packages.processes.service import create_process
+from capi_packages.processes.service import create_process, find_process
 from capi_packages.settings import Settings
 
 LIFECYCLE_TYPES = ("buildpack", "docker", "cnb")
@@ -238,8 +239,16 @@ def create_app(session: Session, perms: Permissions, settings: Settings, body: A
     app = new_app(session, space, body["name"], lc_type, lc_data, env or {})
     apply_body_metadata(app, body, (AppLabel, AppAnnotation), settings)
     session.flush()
-    recorder.record_app_create(session, perms.claims, app, body)
+    record_app_create(session, perms.claims, app, body)
     return app
+
+
+def record_app_create(session: Session, by: recorder.Actor | Claims, app: App, request: dict[str, Any]) -> None:
+    """CC's AppCreate records the web process it adds, then the app."""
+    web = find_process(session, app.guid, "web")
+    if web is not None:
+        recorder.record_process_create(session, by, web, app)
+    recorder.record_app_create(session, by, app, request)
 
 
 def new_app(
