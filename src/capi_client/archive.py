@@ -86,7 +86,7 @@ def walk_tree(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> I
             rel = prefix + child.name
             st = child.stat(follow_symlinks=False)
             is_dir = stat.S_ISDIR(st.st_mode)
-            if rules.is_ignored(rel, is_dir=is_dir):
+            if rules.matches(rel, is_dir=is_dir):
                 continue
             entry = _entry(child.path, rel, st)
             if entry is None:

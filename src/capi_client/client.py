@@ -38,8 +38,8 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 DEFAULT_RETRIES = 2
 # Polling: the first look comes soon (a small package is READY in a fraction of a second), then
-# the wait doubles up to the cf CLI's fixed 3 s.
-FIRST_POLL, MAX_POLL = 0.1, 3.0
+# the wait grows by half up to the cf CLI's fixed 3 s.
+FIRST_POLL, MAX_POLL, POLL_BACKOFF = 0.1, 3.0, 1.5
 CA_FILE_ENV = "CAPI_CA_FILE"
 
 
@@ -404,7 +404,7 @@ class PackagesClient(SetupCalls):
     def _poll(self, fetch: Callable[[], T], what: str, timeout: float, interval: float | None) -> T:
         """Call `fetch` until its result is in a final state, or raise WaitTimeoutError.
 
-        A fixed `interval` waits that long between looks; None starts at FIRST_POLL and doubles
+        A fixed `interval` waits that long between looks; None starts at FIRST_POLL and grows by half
         up to MAX_POLL.
         """
         deadline = self._clock() + timeout
@@ -418,7 +418,7 @@ class PackagesClient(SetupCalls):
                 raise WaitTimeoutError(f"{what} is still {item.state} after {timeout:g}s")
             self._sleep(min(delay, remaining))
             if interval is None:
-                delay = min(delay * 2, MAX_POLL)
+                delay = min(delay * POLL_BACKOFF, MAX_POLL)
 
     def wait_for_job(self, job_or_guid: Job | str, timeout: float = 300.0, interval: float | None = None) -> Job:
         """Poll until COMPLETE (returned) or FAILED (JobFailedError), for up to `timeout` s."""
