@@ -437,8 +437,23 @@ def _retarget(config: dict[str, Any], org: str | None, space: str | None) -> dic
     return config
 
 
+@click.command("oauth-token")
+@with_session
+def oauth_token_command(session: Session) -> None:
+    """Print the saved login's `bearer …` token, refreshed if it is about to expire, as `cf oauth-token`.
+
+    \b
+    Example:
+      curl -H "Authorization: $(capi-packages oauth-token)" http://127.0.0.1:8080/v3/packages
+    """
+    header = session.client.authorization()
+    if not header:
+        raise click.UsageError("not logged in: run: capi-packages login")
+    click.echo(header)
+
+
 def register(main: click.Group) -> None:
     """Add the client commands to the `capi-packages` group."""
-    for command in (packages, push_command, login_command, logout_command, target_command):
+    for command in (packages, push_command, login_command, logout_command, target_command, oauth_token_command):
         main.add_command(command)
     setup_commands.register(main)

@@ -154,6 +154,10 @@ class PackagesClient(SetupCalls):
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def authorization(self) -> str | None:
+        """The `Authorization` header value requests to the API carry (None without a token)."""
+        return self._authorization()
+
     def _authorization(self) -> str | None:
         token = self._token_provider() if self._token_provider is not None else self._token
         if not token:
