@@ -416,8 +416,11 @@ def target_command(
 
 
 def _retarget(config: dict[str, Any], org: str | None, space: str | None) -> dict[str, Any]:
-    """Look the names up on the saved API and save them; the saved org is kept for -s alone."""
-    session = Session(None, os.environ.get("CAPI_TOKEN"), as_json=False)
+    """Look the names up on the API in use and save them; the saved org is kept for -s alone."""
+    api = os.environ.get("CAPI_API_URL") or config.get("api_url")
+    session = Session(api, os.environ.get("CAPI_TOKEN"), as_json=False)
+    if session.api and config.get("api_url") != session.api:
+        config = {"api_url": session.api}
     try:
         if org:
             found = session.client.find_organization(org)

@@ -1,9 +1,9 @@
 """The README's first session, run as written against a served instance.
 
-Every ```sh block of the README runs in one bash session (as in one terminal), in order, in a fresh directory that holds what a
-fresh clone has beside the README (`.venv`, and `./var` as `make run` leaves it), with a home of
-its own and no CAPI_* variables. Only the server's address is changed, to the port the test
-server got. The block that starts the server (`make run`) is the one thing the test does itself.
+Every ```sh block of the README runs in one bash session (as in one terminal), in order, in a
+fresh directory holding what a fresh clone has beside the README (`.venv`, and `./var` as
+`make run` leaves it), with a home of its own and no CAPI_* variables. Only the server's address
+is changed, to the test server's port; starting the server (`make run`) is done by the test.
 """
 
 from __future__ import annotations
