@@ -368,7 +368,7 @@ def test_exit_codes_are_3_for_not_found_4_for_auth_and_1_for_other_api_errors(li
     )
 
     result = cli("packages", "list", token="garbage")
-    assert (result.returncode, result.stderr) == (4, "CF-InvalidAuthToken: Invalid Auth Token\n")
+    assert (result.returncode, result.stderr.splitlines()[0]) == (4, "CF-InvalidAuthToken: Invalid Auth Token")
     result = cli("packages", "get", missing, token=None)
     assert (result.returncode, result.stderr) == (4, "CF-NotAuthenticated: Authentication error\n")
 
