@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from capi_cli import output
-from capi_cli.client_commands import TIME_HELP, Session, _time_filter, with_session
+from capi_cli.client_commands import ORDERS, TIME_HELP, _time_filter
+from capi_cli.session import Session, with_session
 from capi_client import AuditEvent
 
 
@@ -33,7 +34,7 @@ def events_table(events: Iterable[AuditEvent]) -> str:
 @click.option("--space", "space_guids", multiple=True, metavar="GUID", help="Only these spaces.")
 @click.option("--org", "organization_guids", multiple=True, metavar="GUID", help="Only these orgs.")
 @click.option("--created-at", "created_ats", multiple=True, metavar="[OP:]TIME", help=TIME_HELP)
-@click.option("--order-by", help="created_at or updated_at, '-' first for newest first.")
+@click.option("--order-by", type=click.Choice(ORDERS), help="'-' first for newest first.")
 @with_session
 def events(
     session: Session, excluded: Sequence[str], created_ats: Sequence[str], order_by: str | None, **filters: Any

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from capi_cli import client_commands
+from capi_cli import session as cli_session
 from capi_cli.main import main
 from capi_client import AuditEvent, AuditEventList, NotFoundError, PackagesClient
 from capi_packages.auth.tokens import ADMIN, READ, WRITE
@@ -96,7 +96,7 @@ def test_an_unknown_filter_is_refused_before_any_request(capi):
 # --- the command ----------------------------------------------------------------------------------
 @pytest.fixture
 def cli(api: Api, token: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    monkeypatch.setattr(client_commands, "http_client_factory", lambda: TestClient(api.app, base_url=BASE_URL))
+    monkeypatch.setattr(cli_session, "http_client_factory", lambda: TestClient(api.app, base_url=BASE_URL))
     monkeypatch.setenv("CAPI_CONFIG", str(tmp_path / "capi" / "config.json"))
 
     def run(*args: str, with_token: str | None = token) -> Any:
