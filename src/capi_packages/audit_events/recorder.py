@@ -108,9 +108,12 @@ def _record(
     return event
 
 
-# --- packages: the app is the target, in the app's space ----------------------------------------
-def _package_event(session: Session, type_: str, by: Actor | Claims, app: App, data: dict[str, Any]) -> AuditEvent:
+def _app_event(session: Session, type_: str, by: Actor | Claims, app: App, data: dict[str, Any] | None) -> AuditEvent:
+    """Package, process and app events all name the app as their target, in the app's space."""
     return _record(session, type_, by, (app.guid, "app", app.name), app.space, None, data)
+
+
+# --- packages -----------------------------------------------------------------------------------
 
 
 def package_request(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,26 +129,26 @@ def record_package_create(
     session: Session, by: Actor | Claims, package: Package, app: App, body: Mapping[str, Any]
 ) -> AuditEvent:
     data = {"package_guid": package.guid, "request": package_request(body)}
-    return _package_event(session, "audit.app.package.create", by, app, data)
+    return _app_event(session, "audit.app.package.create", by, app, data)
 
 
 def record_package_copy(
     session: Session, by: Actor | Claims, package: Package, app: App, source_guid: str
 ) -> AuditEvent:
     data = {"package_guid": package.guid, "request": {"source_package_guid": source_guid}}
-    return _package_event(session, "audit.app.package.create", by, app, data)
+    return _app_event(session, "audit.app.package.create", by, app, data)
 
 
 def record_package_upload(session: Session, by: Actor | Claims, package: Package, app: App) -> AuditEvent:
-    return _package_event(session, "audit.app.package.upload", by, app, {"package_guid": package.guid})
+    return _app_event(session, "audit.app.package.upload", by, app, {"package_guid": package.guid})
 
 
 def record_package_download(session: Session, by: Actor | Claims, package: Package, app: App) -> AuditEvent:
-    return _package_event(session, "audit.app.package.download", by, app, {"package_guid": package.guid})
+    return _app_event(session, "audit.app.package.download", by, app, {"package_guid": package.guid})
 
 
 def record_package_delete(session: Session, by: Actor | Claims, package: Package, app: App) -> AuditEvent:
-    return _package_event(session, "audit.app.package.delete", by, app, {"package_guid": package.guid})
+    return _app_event(session, "audit.app.package.delete", by, app, {"package_guid": package.guid})
 
 
 # --- apps ---------------------------------------------------------------------------------------
@@ -160,15 +163,11 @@ def app_request(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_app_create(session: Session, by: Actor | Claims, app: App, body: Mapping[str, Any]) -> AuditEvent:
     data = {"request": app_request(body)}
-    return _record(session, "audit.app.create", by, (app.guid, "app", app.name), app.space, None, data)
+    return _app_event(session, "audit.app.create", by, app, data)
 
 
 def record_app_delete_request(session: Session, by: Actor | Claims, app: App) -> AuditEvent:
     return _app_event(session, "audit.app.delete-request", by, app, None)
-
-
-def _app_event(session: Session, type_: str, by: Actor | Claims, app: App, data: dict[str, Any] | None) -> AuditEvent:
-    return _record(session, type_, by, (app.guid, "app", app.name), app.space, None, data)
 
 
 def record_app_update(session: Session, by: Actor | Claims, app: App, body: Mapping[str, Any]) -> AuditEvent:
@@ -198,7 +197,7 @@ def record_app_apply_manifest(session: Session, by: Actor | Claims, app: App, en
     return _app_event(session, "audit.app.apply_manifest", by, app, {"request": {"manifest": manifest}})
 
 
-# --- processes: the app is the target -----------------------------------------------------------
+# --- processes ----------------------------------------------------------------------------------
 def _process_data(process: Process, request: Mapping[str, Any] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"process_guid": process.guid, "process_type": process.type}
     if request is not None:
