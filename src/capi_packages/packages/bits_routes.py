@@ -19,18 +19,14 @@ from capi_packages.errors import (
     ResourceNotFound,
     UnprocessableEntity,
 )
+from capi_packages.features import require_app_bits_upload
 from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, get_json_body
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.models import PackageState, PackageType
 from capi_packages.packages.schemas import package_resource
 from capi_packages.packages.service import get_visible
-from capi_packages.packages.upload import (
-    StagedBits,
-    accept_upload,
-    parse_upload_message,
-    require_bits_upload_enabled,
-)
+from capi_packages.packages.upload import StagedBits, accept_upload, parse_upload_message
 
 router = APIRouter()
 
@@ -54,7 +50,7 @@ async def _read_form(request: Request, settings: Any) -> UploadForm:
 async def upload_package_bits(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
-    require_bits_upload_enabled(perms.claims, settings)
+    require_app_bits_upload(perms.claims, settings)
     form = await _read_form(request, settings)
     staged = form.files.get("bits")
     try:

@@ -10,18 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from capi_packages.auth.permissions import Permissions
-from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
-from capi_packages.errors import (
-    FeatureDisabled,
-    PackageBitsAlreadyUploaded,
-    UnprocessableEntity,
-)
+from capi_packages.errors import PackageBitsAlreadyUploaded, UnprocessableEntity
 from capi_packages.jobs.queue import enqueue
 from capi_packages.packages import repository
 from capi_packages.packages.models import Package, PackageState, PackageType
 from capi_packages.packages.service import get_visible
-from capi_packages.settings import Settings
 
 UPLOAD_KEYS = ("bits", "bits_path", "bits_name", "upload_start_time", "resources")
 NGINX_DUMMY_FIELD = "<ngx_upload_module_dummy>"
@@ -39,15 +33,6 @@ class StagedBits:
 class UploadMessage:
     staged_bits: StagedBits | None
     resources: list[dict[str, Any]]
-
-
-def require_bits_upload_enabled(claims: Claims, settings: Settings) -> None:
-    if settings.feature_app_bits_upload or claims.is_admin:
-        return
-    err = FeatureDisabled("app_bits_upload")
-    if settings.feature_app_bits_upload_message:
-        err.detail = settings.feature_app_bits_upload_message
-    raise err
 
 
 def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
