@@ -16,6 +16,8 @@ from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
 from capi_packages.auth.tokens import TokenVerifier
 from capi_packages.blobstore import make_blobstore
 from capi_packages.db.session import make_engine, make_sessionmaker
+from capi_packages.entries import routes as entry_routes
+from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.http import error_handlers
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
@@ -89,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.urls = UrlBuilder(settings.base_url)
     app.state.url_signer = UrlSigner(load_or_create_secret(settings.data_dir / "keys" / "url-signing-key"))
     app.state.registry = registry
+    app.state.entry_indexes = EntryIndexes(blobstore)
     app.state.worker = worker
 
     error_handlers.install(app)
@@ -100,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(org_routes.router)
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
+    app.include_router(entry_routes.router)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> JSONResponse:
