@@ -69,10 +69,9 @@ def find_entry(session: Session, perms: Permissions, indexes: EntryIndexes, guid
     readable_bits(session, perms, guid, "download")
     key = normalise(path)
     entry = load_index(indexes, guid).resolve(key) if key is not None else None
-    if entry is None:
+    # A directory has no bytes to send; stored packages rarely hold one (processing drops them).
+    if entry is None or entry.kind == DIRECTORY:
         raise ResourceNotFound("File")
-    if entry.kind == DIRECTORY:
-        raise UnprocessableEntity("The path names a directory, not a file.")
     return entry
 
 
