@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import mimetypes
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from capi_packages.entries import service
-from capi_packages.entries.archive import Entry, entry_chunks
-from capi_packages.entries.indexes import EntryIndexes
+from capi_packages.entries.downloads import entry_download, indexes_of
 from capi_packages.entries.schemas import comparison_resource, entries_path, entry_resource
 from capi_packages.errors import BadQueryParameter
 from capi_packages.http.dependencies import DbSession, Perms, Urls
-from capi_packages.http.streams import ranged_download
 from capi_packages.listing import ListSpec, pagination_block, parse_list_query
 
 router = APIRouter(prefix="/x/packages", tags=["package entries"])
@@ -29,23 +25,6 @@ ENTRIES_LIST = ListSpec(
 DIFF_QUERY = ListSpec(
     allowed=["against"], array_filters=set(), timestamp_filters=set(), order_by_fields=["path"], label_selector=False
 )
-
-
-def indexes_of(request: Request) -> EntryIndexes:
-    indexes: EntryIndexes = request.app.state.entry_indexes
-    return indexes
-
-
-def entry_download(request: Request, guid: str, entry: Entry) -> Response:
-    """The entry's bytes as an attachment, Range honoured; shared with the console."""
-    indexes = indexes_of(request)
-
-    def chunks(start: int, end: int) -> Iterator[bytes]:
-        with indexes.open_entry(guid, entry) as f:
-            yield from entry_chunks(f, entry, start, end)
-
-    media_type = mimetypes.guess_type(entry.path)[0] or "application/octet-stream"
-    return ranged_download(request.headers.get("range"), entry.size, chunks, entry.path.rsplit("/", 1)[-1], media_type)
 
 
 @router.get("/{guid}/entries")

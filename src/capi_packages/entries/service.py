@@ -101,3 +101,8 @@ def previous_package_guid(packages: list[Package], guid: str) -> str | None:
     position = next((i for i, p in enumerate(ordered) if p.guid == guid), 0)
     ready = [p for p in ordered[:position] if p.type == PackageType.BITS and p.state == PackageState.READY]
     return ready[-1].guid if ready else None
+
+
+def normalise_dir(path: str) -> str:
+    """A directory to list: "" (the root) for an empty path or one that would leave the package."""
+    return normalise(path) or ""
