@@ -3,6 +3,7 @@
 from capi_client.auth import login, read_cf_config, refresh, token_endpoint, token_expiry
 from capi_client.cfignore import DEFAULT_IGNORES, CfIgnore
 from capi_client.client import PackagesClient
+from capi_client.entries import Entry, EntryChange, EntryList, PackageDiff
 from capi_client.errors import (
     BadRequestError,
     CapiError,
@@ -39,6 +40,9 @@ __all__ = [
     "BadRequestError",
     "CapiError",
     "CfIgnore",
+    "Entry",
+    "EntryChange",
+    "EntryList",
     "Job",
     "JobFailedError",
     "LocalFile",
@@ -48,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "Organization",
     "Package",
+    "PackageDiff",
     "PackageFailedError",
     "PackageFilters",
     "PackageList",

@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote_plus
 import httpx
 
 from capi_client import auth
+from capi_client.entries import EntriesMixin
 from capi_client.errors import (
     CapiError,
     JobFailedError,
@@ -56,7 +57,7 @@ def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
     return resource.to_json() if isinstance(resource, Resource) else dict(resource)
 
 
-class PackagesClient:
+class PackagesClient(EntriesMixin):
     """A synchronous client for one Cloud Foundry v3 API.
 
     The token goes only to the API's own origin (scheme, host and port of `api_url`), and never
