@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import jinja2
 from fastapi import Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from capi_packages.auth.tokens import Claims, TokenVerifier
@@ -117,9 +117,3 @@ def page(func: F) -> F:
             return render(request, "error.html", status=error.status, error=error)
 
     return handler  # type: ignore[return-value]
-
-
-def not_found_page(request: Request) -> HTMLResponse:
-    response = render(request, "error.html", status=404, error=None)
-    assert isinstance(response, HTMLResponse)
-    return response
