@@ -84,7 +84,8 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
         path="/console",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        # Behind a TLS-terminating proxy the request itself is plain http; the external URL says https.
+        secure=request.url.scheme == "https" or request.app.state.settings.base_url.startswith("https:"),
     )
 
 

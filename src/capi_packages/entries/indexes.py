@@ -39,15 +39,17 @@ class EntryIndexes:
                 return index
             building = self._building.setdefault(guid, threading.Lock())
         # One build per package at a time; whoever waited finds it cached.
-        with building:
+        try:
+            with building:
+                with self._lock:
+                    index = self._cache.get(guid)
+                if index is None:
+                    index = self._build(guid)
+                    self._remember(guid, index)
+            return index
+        finally:
             with self._lock:
-                index = self._cache.get(guid)
-            if index is None:
-                index = self._build(guid)
-                self._remember(guid, index)
-        with self._lock:
-            self._building.pop(guid, None)
-        return index
+                self._building.pop(guid, None)
 
     def _build(self, guid: str) -> PackageIndex:
         key = package_key(guid)
