@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from capi_cli import output
-from capi_cli.client_commands import Session, with_session
+from capi_cli.session import Session, with_session
 
 
 @click.command("files")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from capi_cli import client_commands, entries_commands
+from capi_cli import session as session_module
 from capi_client import Entry, NotFoundError, PackagesClient, UnprocessableEntityError
 from tests.bits_api.bits_support import regular, symlink, uploaded_package, zip_entries
 from tests.conftest import BASE_URL
@@ -92,7 +93,7 @@ def test_the_client_compares_two_packages(packages_client, ready, second):
 
 @pytest.fixture
 def cli(app, api, monkeypatch, tmp_path):
-    monkeypatch.setattr(client_commands, "http_client_factory", lambda: TestClient(app))
+    monkeypatch.setattr(session_module, "http_client_factory", lambda: TestClient(app))
     monkeypatch.setenv("CAPI_CONFIG", str(tmp_path / "config.json"))
     group = click.Group("capi-packages")
     client_commands.register(group)
