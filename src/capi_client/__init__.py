@@ -4,6 +4,7 @@ from capi_client.archive import FileChangedError, LocalFile
 from capi_client.auth import login, read_cf_config, refresh, token_endpoint, token_expiry
 from capi_client.cfignore import DEFAULT_IGNORES, CfIgnore
 from capi_client.client import PackagesClient, tls_verify
+from capi_client.entries import Entry, EntryChange, EntryList, PackageDiff
 from capi_client.errors import (
     BadRequestError,
     CapiError,
@@ -49,6 +50,9 @@ __all__ = [
     "BadRequestError",
     "CapiError",
     "CfIgnore",
+    "Entry",
+    "EntryChange",
+    "EntryList",
     "FileChangedError",
     "Job",
     "JobFailedError",
@@ -60,6 +64,7 @@ __all__ = [
     "NotFoundError",
     "Organization",
     "Package",
+    "PackageDiff",
     "PackageFailedError",
     "PackageFilters",
     "PackageList",

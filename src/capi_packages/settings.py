@@ -68,6 +68,8 @@ class Settings(BaseSettings):
         3600, ge=1, description="Staged upload files untouched this long and owned by no job are removed."
     )
 
+    console_enabled: bool = Field(True, description="Serve the web console at /console.")
+
     # Blobstore: files under <data_dir>/blobstore, or an S3 (or S3-compatible) bucket.
     blobstore_type: str = Field("local", description="`local` (files under the data dir) or `s3`.")
     s3_bucket: str | None = Field(
