@@ -40,7 +40,7 @@ def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str
         proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a loaded machine imports slowly
             while True:
                 try:
                     httpx.get(url + "/", timeout=1)
