@@ -18,7 +18,7 @@ import httpx
 from benchmarks.app_files import AppFiles
 from benchmarks.common import Row, row, server
 from capi_client import PackagesClient, push_directory
-from capi_client.push import collect_files, write_zip
+from capi_client.push import POOL_MINIMUM_SIZE, collect_files, write_zip
 
 
 class _Counter:
@@ -37,9 +37,9 @@ def _push(client: PackagesClient, counter: _Counter, app: str, tree: Path) -> tu
 
 
 def _server_side(client: PackagesClient, app: str, tree: Path, work: Path, *, match: bool) -> float:
-    """The push's server work alone: match, upload the zip of the rest, until READY."""
+    """The push's server work alone: the upload of what `push` would send, until READY."""
     files = collect_files(tree)
-    fingerprints = [f.fingerprint() for f in files]
+    fingerprints = [f.fingerprint() for f in files if f.is_regular and f.size >= POOL_MINIMUM_SIZE]
     cached = client.match_resources(fingerprints) if match else []
     cached_paths = {r.path for r in cached}
     archive = work / "rest.zip"
