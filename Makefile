@@ -29,7 +29,10 @@ install: $(BIN)/capi-packages ## Create the virtualenv and install the project w
 
 lock: ## Re-resolve requirements.lock from the ranges in pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra s3 \
-		--output-file requirements.lock pyproject.toml
+		--unsafe-package capi-packages --output-file requirements.lock pyproject.toml
+	@# The `dev` extra names the project itself (capi-packages[test]); a lock line pinning it to one
+	@# checkout's path would make every other checkout unresolvable.
+	sed -i '/^capi-packages @ /,/^    # via capi-packages/d;/^# capi-packages$$/d;/considered to be unsafe/d' requirements.lock
 
 fmt: install ## Format the code and apply the safe lint fixes
 	$(BIN)/ruff format $(SRC)
