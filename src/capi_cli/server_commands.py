@@ -113,7 +113,7 @@ def token(
     click.echo(
         mint_token(
             key,
-            issuer=f"{settings.base_url}/oauth/token",
+            issuer=settings.local_token_issuer,
             audience=settings.jwt_audience,
             user_id=user_id,
             user_name=user_name,

@@ -124,6 +124,18 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     @property
+    def local_token_issuer(self) -> str:
+        """`iss` of the tokens this service issues (UAA's form: <its URL>/oauth/token)."""
+        return f"{self.base_url}/oauth/token"
+
+    @property
+    def external_token_issuer(self) -> str | None:
+        """`iss` external tokens must carry: CAPI_JWT_ISSUER, else the configured UAA's own issuer."""
+        if self.jwt_issuer:
+            return self.jwt_issuer
+        return f"{self.uaa_url.rstrip('/')}/oauth/token" if self.uaa_url else None
+
+    @property
     def blobstore_dir(self) -> Path:
         return self.data_dir / "blobstore"
 

@@ -53,7 +53,7 @@ async def oauth_token(request: Request) -> JSONResponse:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     issuer = Issuer(
         request.app.state.signing_key,
-        f"{settings.base_url}/oauth/token",
+        settings.local_token_issuer,
         settings.jwt_audience,
         settings.token_ttl_seconds,
     )
