@@ -14,7 +14,8 @@ SRC := src tests benchmarks
 .PHONY: help install lock fmt lint typecheck test test-fast test-postgres check revision run worker migrate bench bench-quick clean
 # The part of the suite that exercises SQL most; run again on PostgreSQL by test-postgres.
 PG_TESTS ?= tests/api/test_list_packages.py tests/api/test_permissions.py tests/api/test_read_update_delete.py \
-	tests/bits_api/test_processing.py tests/bits_api/test_resource_matches.py tests/jobs
+	tests/bits_api/test_processing.py tests/bits_api/test_resource_matches.py tests/jobs \
+	tests/process/test_migration_race.py
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
