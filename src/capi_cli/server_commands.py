@@ -37,10 +37,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
 
     Example: capi-packages serve --port 8080 --data-dir ./var
     """
-    import uvicorn
-
     from capi_packages.app import create_app
     from capi_packages.http.request_id import RequestIdFilter
+    from capi_packages.http.server import serve as serve_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
     logging.basicConfig(
@@ -51,7 +50,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _migrate(settings)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    serve_app(app, settings)
 
 
 @click.command()

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 CLI = [sys.executable, "-m", "capi_cli"]
+# The process behind each running server's URL, for tests that watch its memory or signal it.
+PROCESSES: dict[str, subprocess.Popen[bytes]] = {}
 
 
 def free_port() -> int:
@@ -39,6 +41,7 @@ def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
+        PROCESSES[url] = proc
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -51,6 +54,7 @@ def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str
                     time.sleep(0.1)
             yield url, env
         finally:
+            PROCESSES.pop(url, None)
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=15)
