@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capi_packages.errors import (
     ApiError,
+    BlobstoreUnavailable,
     InvalidAuthToken,
     NotAuthenticated,
     NotFound,
@@ -57,6 +58,11 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OperationalError):
         log.error("database failure on %s %s: %s", request.method, request.url.path, exc)
         return error_response(ServiceUnavailable("Database connection failure"))
+    if isinstance(exc, OSError):
+        # A request's files are the blobstore's (or its staging area's): a full disk, a vanished
+        # mount or an unreachable bucket (BlobstoreFailure is an OSError too).
+        log.error("blobstore failure on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(BlobstoreUnavailable())
     log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id.get())
     return error_response(UnknownError())
 

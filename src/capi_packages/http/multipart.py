@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from capi_packages.errors import ApiError, MessageParseError, PayloadTooLarge
+from capi_packages.errors import ApiError, BlobstoreUnavailable, MessageParseError, PayloadTooLarge
 from capi_packages.http.bodies import refuse_declared_over, too_large
 
 if TYPE_CHECKING:
@@ -191,6 +191,10 @@ async def read_upload_form(
     except ApiError:
         collector.abort()
         raise
+    except OSError as e:
+        # Staging could not be written (disk full, no permission): the store's fault, not the body's.
+        collector.abort()
+        raise BlobstoreUnavailable() from e
     except BaseException as e:
         # Also on cancellation (a stalled or vanished client): the staging file must not outlive the request.
         collector.abort()
