@@ -29,11 +29,8 @@ $(BIN)/capi-packages: pyproject.toml requirements.lock
 install: $(BIN)/capi-packages ## Create the virtualenv and install the project with its dev tools, at the locked versions
 
 lock: ## Re-resolve requirements.lock from the ranges in pyproject.toml
-	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra s3 \
-		--unsafe-package capi-packages --output-file requirements.lock pyproject.toml
-	@# The `dev` extra names the project itself (capi-packages[test]); a lock line pinning it to one
-	@# checkout's path would make every other checkout unresolvable.
-	sed -i '/^capi-packages @ /,/^    # via capi-packages/d;/^# capi-packages$$/d;/considered to be unsafe/d' requirements.lock
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra s3 --unsafe-package capi-packages --unsafe-package pip --unsafe-package setuptools \
+		--output-file requirements.lock pyproject.toml
 
 fmt: install ## Format the code and apply the safe lint fixes
 	$(BIN)/ruff format $(SRC)

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from capi_packages.errors import (
     ApiError,
     BlobstoreUnavailable,
+    CompoundError,
     InvalidAuthToken,
     NotAuthenticated,
     NotFound,
@@ -27,6 +28,8 @@ log = logging.getLogger("capi_packages.http")
 
 
 def envelope(err: ApiError) -> dict[str, Any]:
+    if isinstance(err, CompoundError):
+        return {"errors": [e.to_dict() for e in err.errors]}
     return {"errors": [err.to_dict()]}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from capi_packages.errors import BadQueryParameter, UnprocessableEntity
 from capi_packages.listing import (
     APP_PACKAGES_LIST,
     PACKAGES_LIST,
@@ -37,11 +38,6 @@ APPS = ListSpec(
     array_filters={"names", "guids", "space_guids", "organization_guids"},
     label_selector=False,
 )
-ROLES = ListSpec(
-    allowed=[*PAGING, "guids", "types", "user_guids", "space_guids", "organization_guids"],
-    array_filters={"guids", "types", "user_guids", "space_guids", "organization_guids"},
-    label_selector=False,
-)
 
 
 def parse(request: Request, spec: ListSpec) -> ListQuery:
@@ -53,3 +49,20 @@ def list_body(
     base_url: str, query: ListQuery, rows: Iterable[Any], total: int, render: Callable[[Any], dict[str, Any]]
 ) -> dict[str, Any]:
     return {"pagination": pagination_block(base_url, query, total), "resources": [render(r) for r in rows]}
+
+
+def parse_as_unprocessable(request: Request, spec: ListSpec, extra: Callable[[ListQuery], list[str]]) -> ListQuery:
+    """For list endpoints whose controller reports query problems as 422 (users, roles), not 400."""
+    try:
+        query = parse(request, spec)
+    except BadQueryParameter as error:
+        raise UnprocessableEntity(error.messages) from error
+    messages = extra(query)
+    if messages:
+        raise UnprocessableEntity(messages)
+    return query
+
+
+def raise_unprocessable(messages: list[str]) -> None:
+    if messages:
+        raise UnprocessableEntity(messages)

@@ -47,3 +47,9 @@ def role_exists(session: Session, type_: str, user_guid: str, org_id: int | None
 
 def filter_in(stmt: Select[Any], column: Any, values: list[str] | None) -> Select[Any]:
     return stmt if values is None else stmt.where(column.in_(values))
+
+
+def has_space_role_in_org(session: Session, user_guid: str, org_id: int) -> bool:
+    spaces = select(Space.id).where(Space.organization_id == org_id)
+    stmt = select(Role.id).where(Role.user_guid == user_guid, Role.space_id.in_(spaces))
+    return session.scalars(stmt).first() is not None
