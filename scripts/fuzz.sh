@@ -10,7 +10,7 @@ port=$("$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 
 export CAPI_DATA_DIR="$work/data" CAPI_PORT="$port" CAPI_LOG_LEVEL=warning
 "$BIN/capi-packages" serve >"$work/serve.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
 token=$("$BIN/capi-packages" token --user-id fuzz --admin)
 "$BIN/schemathesis" run "http://127.0.0.1:$port/openapi.json" \

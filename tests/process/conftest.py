@@ -27,8 +27,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit."""
+def running_server(base: Path, *, nofile: int | None = None, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit.
+
+    `nofile` lowers the process's descriptor limit (RLIMIT_NOFILE) from its start."""
     port = free_port()
     env = {
         **os.environ,
@@ -39,7 +41,9 @@ def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str
     }
     log_path = base / "serve.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        # prlimit, not preexec_fn: a callback between fork and exec can deadlock a threaded parent.
+        limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}", "--"]
+        proc = subprocess.Popen([*limit, *CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         PROCESSES[url] = proc
         try:

@@ -316,3 +316,33 @@ def test_ordinary_requests_still_work_while_slow_clients_hang_around(edge):
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_with_256_descriptors_300_idle_connections_do_not_stop_the_server_answering(tmp_path):
+    # The cap stays under the descriptor limit, so there is always a descriptor to answer with.
+    with running_server(tmp_path, nofile=256, CAPI_HTTP_HEADER_TIMEOUT_SECONDS="30") as (url, env):
+        admin = {"Authorization": f"bearer {mint(env, '--user-id', 'root', '--admin')}"}
+        idle = []
+        for _ in range(300):
+            try:
+                idle.append(connect(url, timeout=2))
+            except OSError:
+                break
+        started = time.monotonic()
+        sock = connect(url)
+        sock.sendall(head_bytes("GET", "/v3/packages", admin))
+        answer = read_answer(sock)
+        assert time.monotonic() - started < 3
+        assert answer.status == 503, answer
+        for s in idle:
+            s.close()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                r = httpx.get(url + "/v3/packages", headers=admin, timeout=2)
+                if r.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not recover once the idle connections went"
+            time.sleep(0.1)

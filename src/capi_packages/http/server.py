@@ -16,14 +16,17 @@ from capi_packages.settings import Settings
 
 # Descriptors kept back from the connection cap for the database pool, blobs, staging files and logs.
 FD_RESERVE = 64
+# asyncio accepts up to `backlog` sockets in one go before any of them reaches the protocol (and its
+# cap): the listen backlog is also how far one burst can go past the cap, so both are reserved.
+BACKLOG = 128
 
 
 def connection_cap(settings: Settings) -> int:
-    """The configured cap, lowered to stay under this process's descriptor limit."""
+    """The configured cap, lowered so that cap + one accept burst + the reserve fit the fd limit."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return settings.http_max_connections
-    return max(1, min(settings.http_max_connections, soft - FD_RESERVE))
+    return max(1, min(settings.http_max_connections, soft - FD_RESERVE - BACKLOG))
 
 
 def edge_limits(settings: Settings) -> EdgeLimits:
@@ -44,6 +47,7 @@ def server_config(app: Any, settings: Settings) -> uvicorn.Config:
         # The standard loop: its socket transports send files with sendfile(2); uvloop's do not.
         loop="asyncio",
         ws="none",
+        backlog=BACKLOG,
         lifespan="on",
         timeout_keep_alive=settings.http_keep_alive_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
