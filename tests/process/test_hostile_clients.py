@@ -201,8 +201,8 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(edge
     answer = read_answer(sock)
     assert answer.status == 408
     assert answer.json()["errors"][0]["title"] == "CF-InvalidRequest"
-    assert closed_by_server(sock, 2)
-    assert time.monotonic() - started < HEADER_TIMEOUT + 2
+    assert closed_by_server(sock, 5)
+    assert time.monotonic() - started < HEADER_TIMEOUT + 5  # generous: a loaded machine
 
 
 def test_headers_sent_too_slowly_are_cut_off(edge):
@@ -215,7 +215,7 @@ def test_headers_sent_too_slowly_are_cut_off(edge):
             time.sleep(0.2)
     except (BrokenPipeError, ConnectionResetError):
         pass
-    assert closed_by_server(sock, 1)
+    assert closed_by_server(sock, 5)
 
 
 def test_a_stalled_upload_is_cut_off_and_its_staging_file_removed(edge):
@@ -235,7 +235,7 @@ def test_a_stalled_upload_is_cut_off_and_its_staging_file_removed(edge):
     assert edge.staging_files(), "the upload should have started staging"
     answer = read_answer(sock)
     assert answer.status == 408
-    assert closed_by_server(sock, 2)
+    assert closed_by_server(sock, 5)
     deadline = time.monotonic() + 3
     while edge.staging_files() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -247,7 +247,7 @@ def test_an_idle_keep_alive_connection_is_closed(edge):
     sock = connect(edge.url)
     sock.sendall(head_bytes("GET", "/v3", {}))
     assert read_answer(sock).status == 200
-    assert closed_by_server(sock, 3)
+    assert closed_by_server(sock, 6)
 
 
 def test_connections_beyond_the_cap_get_a_503_at_once(edge):
@@ -332,7 +332,7 @@ def test_with_256_descriptors_300_idle_connections_do_not_stop_the_server_answer
         sock = connect(url)
         sock.sendall(head_bytes("GET", "/v3/packages", admin))
         answer = read_answer(sock)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 8
         assert answer.status == 503, answer
         for s in idle:
             s.close()
