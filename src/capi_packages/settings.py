@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     http_header_timeout_seconds: float = Field(
         10, gt=0, description="A request's line and headers must arrive within this time of its first byte."
     )
-    http_keep_alive_timeout_seconds: int = Field(5, ge=1, description="Idle keep-alive connections close after this.")
+    # nginx's default: longer than clients keep idle connections (httpx 5 s, Go 90 s is the exception),
+    # so the server seldom closes a connection a client is just reusing.
+    http_keep_alive_timeout_seconds: int = Field(75, ge=1, description="Idle keep-alive connections close after this.")
     http_body_timeout_seconds: float = Field(
         60, gt=0, description="A request body that sends no byte for this long (a stalled upload) is cut off."
     )

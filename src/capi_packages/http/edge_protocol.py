@@ -222,12 +222,12 @@ class EdgeCycle(RequestResponseCycle):
         if message["type"] != ZEROCOPY:
             await super().send(message)
             return
-        if not self.response_started or self.response_complete or self.chunked_encoding:
-            raise RuntimeError("zerocopysend needs a started response with a Content-Length")
         if self.flow.write_paused and not self.disconnected:
             await self.flow.drain()
         if self.disconnected:
-            return
+            return  # the client went away (uvicorn then drops the response start as well)
+        if not self.response_started or self.response_complete or self.chunked_encoding:
+            raise RuntimeError("zerocopysend needs a started response with a Content-Length")
         count = message.get("count")
         if self.scope["method"] != "HEAD":
             try:

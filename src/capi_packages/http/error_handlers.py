@@ -9,12 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from capi_packages.errors import (
     ApiError,
     BlobstoreUnavailable,
     CompoundError,
     InvalidAuthToken,
+    InvalidRequest,
     NotAuthenticated,
     NotFound,
     ServiceUnavailable,
@@ -58,6 +60,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, ClientDisconnect):
+        # Nobody is left to read an answer; not a server error either.
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return error_response(InvalidRequest())
     if isinstance(exc, OperationalError):
         log.error("database failure on %s %s: %s", request.method, request.url.path, exc)
         return error_response(ServiceUnavailable("Database connection failure"))
