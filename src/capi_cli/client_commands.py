@@ -2,102 +2,27 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import click
 import httpx
 
-from capi_cli import output
-from capi_client import CapiError, Package, PackagesClient, login, push_directory
-from capi_client.config import load_saved_login, save_login, saved_token
+from capi_cli import output, setup_commands
+from capi_cli import session as sessions
+from capi_cli.session import CLIENT_ERRORS, Session, api_root, fail, quiet_option, with_session, with_wait
+from capi_client import App, CapiError, login, push, tls_verify
+from capi_client.config import load_saved_login, save_login
 
-F = TypeVar("F", bound=Callable[..., Any])
 TIME_OPERATORS = ("lt", "lte", "gt", "gte")
-CLIENT_ERRORS = (CapiError, httpx.HTTPError, OSError, ValueError)
 PASSWORD_HELP = "Docker registry password [env CAPI_DOCKER_PASSWORD]."  # noqa: S105 (help text)
 TIME_HELP = "OP is lt, lte, gt or gte."
-
-
-def http_client_factory() -> httpx.Client | None:
-    """The httpx client commands use; None lets PackagesClient make its own. Tests replace this."""
-    return None
-
-
-class Session:
-    """What one command talks to: API URL and token from the options, env, or the saved login."""
-
-    def __init__(self, api: str | None, token: str | None, as_json: bool) -> None:
-        self.api = (api or load_saved_login().get("api_url") or "").rstrip("/")
-        self.token = token
-        self.as_json = as_json
-        self._client: PackagesClient | None = None
-        self._http: httpx.Client | None = None
-
-    @property
-    def client(self) -> PackagesClient:
-        if self._client is None:
-            if not self.api:
-                raise click.UsageError("no API URL: pass --api URL, set CAPI_API_URL, or run `capi-packages login`")
-            self._http = http_client_factory()
-            self._client = PackagesClient(
-                self.api,
-                self.token or saved_token(self.api, http_client=self._http),
-                http_client=self._http,
-                on_warning=lambda warning: click.echo(f"Warning: {warning}", err=True),
-            )
-        return self._client
-
-    def show(self, package: Package) -> None:
-        if self.as_json:
-            output.echo_json(package.raw)
-        else:
-            click.echo(output.package_details(package))
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self._http is not None:
-            self._http.close()
-
-
-def _fail(error: Exception) -> None:
-    click.echo(output.error_message(error), err=True)
-    click.get_current_context().exit(output.exit_code(error))
-
-
-def with_session(func: F) -> F:
-    """Add --api, --token and --json, pass a Session, and turn client errors into exit codes."""
-
-    @functools.wraps(func)
-    def command(api: str | None, token: str | None, as_json: bool, **kwargs: Any) -> Any:
-        session = Session(api, token, as_json)
-        try:
-            return func(session, **kwargs)
-        except CLIENT_ERRORS as error:
-            _fail(error)
-        finally:
-            session.close()
-
-    api_help = "API URL [env CAPI_API_URL; default: the saved login]."
-    token_help = "Bearer token [env CAPI_TOKEN; default: the saved login]."  # noqa: S105 (help text)
-    command = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(command)
-    command = click.option("--token", envvar="CAPI_TOKEN", metavar="TOKEN", help=token_help)(command)
-    command = click.option("--api", envvar="CAPI_API_URL", metavar="URL", help=api_help)(command)
-    return command  # type: ignore[return-value]
-
-
-def with_wait(default_timeout: float = 300.0) -> Callable[[F], F]:
-    def decorate(func: F) -> F:
-        help_text = "Seconds to wait."
-        func = click.option("--timeout", type=float, default=default_timeout, help=help_text)(func)
-        return click.option("--wait", is_flag=True, help="Wait until it is done.")(func)
-
-    return decorate
+PACKAGE_STATES = ("AWAITING_UPLOAD", "PROCESSING_UPLOAD", "READY", "FAILED", "COPYING", "EXPIRED")
+PACKAGE_TYPES = ("bits", "docker")
+ORDERS = ("created_at", "-created_at", "updated_at", "-updated_at")
 
 
 def _metadata_pairs(values: Sequence[str], what: str, allow_delete: bool) -> dict[str, Any]:
@@ -151,12 +76,12 @@ def packages() -> None:
 @packages.command("list")
 @click.option("--app", "app_guids", multiple=True, metavar="GUID", help="Only these apps.")
 @click.option("--guid", "guids", multiple=True, metavar="GUID", help="Only these packages.")
-@click.option("--state", "states", multiple=True, help="READY, FAILED, AWAITING_UPLOAD, ...")
-@click.option("--type", "types", multiple=True, help="bits or docker.")
+@click.option("--state", "states", multiple=True, type=click.Choice(PACKAGE_STATES, case_sensitive=False))
+@click.option("--type", "types", multiple=True, type=click.Choice(PACKAGE_TYPES, case_sensitive=False))
 @click.option("--space", "space_guids", multiple=True, metavar="GUID", help="Only these spaces.")
 @click.option("--org", "organization_guids", multiple=True, metavar="GUID", help="Only these orgs.")
 @click.option("--label-selector", "-l", help="For example 'env=prod,tier!=web'.")
-@click.option("--order-by", help="created_at or updated_at, '-' first for descending.")
+@click.option("--order-by", type=click.Choice(ORDERS), help="'-' first for descending.")
 @click.option("--created-at", "created_ats", multiple=True, metavar="[OP:]TIME", help=TIME_HELP)
 @click.option("--updated-at", "updated_ats", multiple=True, metavar="[OP:]TIME", help=TIME_HELP)
 @click.option("--page", type=click.IntRange(min=1), help="Show this page only (default: all).")
@@ -203,13 +128,14 @@ def get_package(session: Session, guid: str) -> None:
 @click.option("--password", envvar="CAPI_DOCKER_PASSWORD", help=PASSWORD_HELP)
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE")
 @click.option("--annotation", "annotations", multiple=True, metavar="KEY=VALUE")
+@quiet_option
 @with_session
-def create_package(session: Session, app_guid: str, kind: str, **options: Any) -> None:
+def create_package(session: Session, app_guid: str, kind: str, quiet: bool, **options: Any) -> None:
     """Create a package: bits (upload them next) or docker (READY at once).
 
     \b
     Examples:
-      capi-packages packages create --app APP_GUID
+      PACKAGE=$(capi-packages packages create --app APP_GUID -q)
       capi-packages packages create --app APP_GUID --type docker --image nginx:1.27
     """
     if kind == "docker" and not options["image"]:
@@ -295,6 +221,8 @@ def download_bits(session: Session, guid: str, dest: str) -> None:
     target: Any = sys.stdout.buffer if dest == "-" else dest
     with output.ProgressBar("Downloading") as bar:
         size = session.client.download_bits(guid, target, progress=bar)
+    if dest == "-":
+        sys.stdout.buffer.flush()
     if session.as_json:
         output.echo_json({"guid": guid, "path": dest, "bytes": size})
     elif dest != "-":
@@ -305,8 +233,9 @@ def download_bits(session: Session, guid: str, dest: str) -> None:
 @click.argument("guid")
 @click.option("--app", "app_guid", required=True, metavar="GUID", help="The destination app.")
 @with_wait()
+@quiet_option
 @with_session
-def copy_package(session: Session, guid: str, app_guid: str, wait: bool, timeout: float) -> None:
+def copy_package(session: Session, guid: str, app_guid: str, wait: bool, timeout: float, quiet: bool) -> None:
     """Copy a package to another app; the copy is COPYING until its bits are in place.
 
     \b
@@ -335,42 +264,66 @@ def wait_package(session: Session, guid: str, timeout: float) -> None:
 
 @click.command("push")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--app", "app_guid", required=True, metavar="GUID", help="The app to push to.")
+@click.option("--app", "app_name", metavar="NAME", help="The app, by name, in the targeted space (or -s/-o).")
+@click.option("--app-guid", metavar="GUID", help="The app, by guid (instead of --app).")
+@click.option("--create-app", is_flag=True, help="Create the app named by --app if the space has none.")
+@click.option("-s", "--space", metavar="SPACE", help="Space of --app [default: the target].")
+@click.option("-o", "--org", metavar="ORG", help="Org of --space [default: the target].")
 @click.option("--no-wait", is_flag=True, help="Return once the bits are uploaded.")
 @click.option("--timeout", type=float, default=600.0, help="Seconds to wait for READY.")
+@quiet_option
 @with_session
-def push(session: Session, directory: str, app_guid: str, no_wait: bool, timeout: float) -> None:
+def push_command(session: Session, directory: str, app_name: str | None, app_guid: str | None, **options: Any) -> None:
     """Push a directory as a new bits package; print its guid once READY.
 
-    Honours .cfignore and skips what the cf CLI skips (.git, /manifest.yml, ...). Files the
-    server already caches are not uploaded again.
+    Honours .cfignore and skips what the cf CLI skips (.git, manifest.yml, ...). Files the
+    server already caches are not uploaded again. What was sent goes to stderr (and into --json).
 
     \b
     Example:
-      PACKAGE=$(capi-packages push ./my-app --app APP_GUID)
+      PACKAGE=$(capi-packages push ./my-app --app web)
     """
-    report = None if session.as_json else functools.partial(click.echo, err=True)
-    with output.ProgressBar("Uploading") as bar:
-        package = push_directory(
+    if (app_name is None) == (app_guid is None):
+        raise click.UsageError("name the app: --app NAME (in the targeted space) or --app-guid GUID")
+    guid = app_guid or _resolve_app(session, str(app_name), options["space"], options["org"], options["create_app"])
+    with output.ScanSpinner() as spinner, output.ProgressBar("Uploading") as bar:
+        result = push(
             session.client,
-            app_guid,
+            guid,
             directory,
-            wait=not no_wait,
+            wait=not options["no_wait"],
             progress=bar,
-            timeout=timeout,
-            report=report,
+            timeout=options["timeout"],
+            report=session.say,
+            scan_progress=spinner,
         )
     if session.as_json:
-        output.echo_json(package.raw)
+        output.echo_json({**result.package.raw, "push": result.summary.to_json()})
     else:
-        click.echo(package.guid)
+        click.echo(result.package.guid)
+
+
+def _resolve_app(session: Session, name: str, space: str | None, org: str | None, create: bool) -> str:
+    space_guid = session.space_guid(space, org)
+    found: list[App] = list(session.client.iter_apps(space_guid, names=[name]))
+    if found:
+        return found[0].guid
+    if not create:
+        raise click.UsageError(f"no app named {name!r} in the space: create it with --create-app, or `apps create`")
+    app = session.client.create_app(name, space_guid)
+    session.say(f"created app {name} ({app.guid})")
+    return app.guid
+
+
+SKIP_SSL_HELP = "Do not check the API's TLS certificate (saved for later commands)."
 
 
 @click.command("login")
 @click.option("--api", envvar="CAPI_API_URL", metavar="URL", help="API URL [env CAPI_API_URL].")
 @click.option("-u", "--username", required=True, prompt=True)
 @click.option("-p", "--password", required=True, prompt=True, hide_input=True)
-def login_command(api: str | None, username: str, password: str) -> None:
+@click.option("--skip-ssl-validation", is_flag=True, help=SKIP_SSL_HELP)
+def login_command(api: str | None, username: str, password: str, skip_ssl_validation: bool) -> None:
     """Log in with a password; later commands use the saved tokens.
 
     They go to ~/.capi-packages/config.json (env CAPI_CONFIG names another file).
@@ -379,20 +332,28 @@ def login_command(api: str | None, username: str, password: str) -> None:
     Example:
       capi-packages login --api https://api.example.org -u alice -p secret
     """
-    api_url = (api or load_saved_login().get("api_url") or "").rstrip("/")
-    if not api_url:
+    saved = load_saved_login()
+    given = api or saved.get("api_url") or ""
+    if not given:
         raise click.UsageError("no API URL: pass --api URL or set CAPI_API_URL")
-    http = http_client_factory()
+    api_url = api_root(given)
+    skip = skip_ssl_validation or (sessions.skip_ssl_validation(saved) and saved.get("api_url") == api_url)
+    http = sessions.http_client_factory() or httpx.Client(timeout=30.0, verify=tls_verify(skip))
     try:
         tokens = login(api_url, username, password, http_client=http)
     except CLIENT_ERRORS as error:
-        _fail(error)
-        raise  # not reached: _fail exits
+        fail(error, hint=not isinstance(error, CapiError))
     finally:
-        if http is not None:
-            http.close()
-    refresh_token = tokens.refresh_token
-    save_login(dict(api_url=api_url, access_token=tokens.authorization, refresh_token=refresh_token, username=username))
+        http.close()
+    config: dict[str, Any] = dict(
+        api_url=api_url, access_token=tokens.authorization, refresh_token=tokens.refresh_token, username=username
+    )
+    if saved.get("api_url") == api_url:
+        # Logging in again keeps the org and space targeted on this API.
+        config.update({k: saved[k] for k in ("organization", "space") if k in saved})
+    if skip:
+        config["skip_ssl_validation"] = True
+    save_login(config)
     click.echo(f"Logged in to {api_url} as {username}.")
 
 
@@ -405,37 +366,97 @@ def logout_command() -> None:
       capi-packages logout
     """
     config = load_saved_login()
-    save_login({"api_url": config["api_url"]} if config.get("api_url") else {})
+    save_login({k: config[k] for k in ("api_url", "skip_ssl_validation") if k in config})
     click.echo("Logged out.")
 
 
 @click.command("target")
 @click.argument("url", required=False)
+@click.option("-o", "--org", metavar="ORG", help="Target this org (by name).")
+@click.option("-s", "--space", metavar="SPACE", help="Target this space (by name) of the org.")
+@click.option("--skip-ssl-validation", is_flag=True, help=SKIP_SSL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
-def target_command(url: str | None, as_json: bool) -> None:
-    """Show the API URL in use, or save URL as the new one (logging out of the old one).
+def target_command(
+    url: str | None, org: str | None, space: str | None, skip_ssl_validation: bool, as_json: bool
+) -> None:
+    """Show the API URL, user, org and space in use; or change them, as `cf target` does.
+
+    A new URL logs out of the old API; -o and -s are remembered for later commands.
 
     \b
     Examples:
       capi-packages target
       capi-packages target https://api.example.org
+      capi-packages target -o demo -s dev
     """
     config = load_saved_login()
-    if url and config.get("api_url", "").rstrip("/") != url.rstrip("/"):
-        config = {"api_url": url.rstrip("/")}
+    if url:
+        root = api_root(url)
+        if config.get("api_url", "").rstrip("/") != root:
+            config = {"api_url": root}
+        if skip_ssl_validation:
+            config["skip_ssl_validation"] = True
         save_login(config)
+    if org or space:
+        config = _retarget(config, org, space)
     api_url = os.environ.get("CAPI_API_URL") or config.get("api_url")
     user = config.get("username") if config.get("access_token") else None
+    org_name = (config.get("organization") or {}).get("name")
+    space_name = (config.get("space") or {}).get("name")
     if as_json:
-        output.echo_json({"api_url": api_url, "username": user})
+        output.echo_json({"api_url": api_url, "username": user, "organization": org_name, "space": space_name})
     elif not api_url:
         click.echo("No API URL: run `capi-packages target URL` or `capi-packages login`.", err=True)
         sys.exit(output.EXIT_API_ERROR)
     else:
-        click.echo(f"API:  {api_url}\nUser: {user or '(not logged in)'}")
+        lines = [f"API:   {api_url}", f"User:  {user or '(not logged in)'}"]
+        lines += [f"Org:   {org_name or '(none: capi-packages target -o ORG)'}"]
+        lines += [f"Space: {space_name or '(none: capi-packages target -s SPACE)'}"]
+        click.echo("\n".join(lines))
+
+
+def _retarget(config: dict[str, Any], org: str | None, space: str | None) -> dict[str, Any]:
+    """Look the names up on the API in use and save them; the saved org is kept for -s alone."""
+    api = os.environ.get("CAPI_API_URL") or config.get("api_url")
+    session = Session(api, os.environ.get("CAPI_TOKEN"), as_json=False)
+    if session.api and config.get("api_url") != session.api:
+        config = {"api_url": session.api}
+    try:
+        if org:
+            found = session.client.find_organization(org)
+            config["organization"] = {"guid": found.guid, "name": found.name}
+            config.pop("space", None)
+        if space:
+            org_guid = (config.get("organization") or {}).get("guid")
+            if not org_guid:
+                raise click.UsageError("no org to find the space in: pass -o ORG too")
+            found_space = session.client.find_space(space, org_guid)
+            config["space"] = {"guid": found_space.guid, "name": found_space.name}
+    except CLIENT_ERRORS as error:
+        fail(error, session)
+    finally:
+        session.close()
+    save_login(config)
+    return config
+
+
+@click.command("oauth-token")
+@with_session
+def oauth_token_command(session: Session) -> None:
+    """Print the saved login's `bearer …` token, refreshed if it is about to expire, as `cf oauth-token`.
+
+    \b
+    Example:
+      curl -H "Authorization: $(capi-packages oauth-token)" http://127.0.0.1:8080/v3/packages
+    """
+    header = session.client.authorization()
+    if not header:
+        raise click.UsageError("not logged in: run: capi-packages login")
+    click.echo(header)
 
 
 def register(main: click.Group) -> None:
     """Add the client commands to the `capi-packages` group."""
-    for command in (packages, push, login_command, logout_command, target_command):
+    for command in (packages, push_command, login_command, logout_command, target_command, oauth_token_command):
         main.add_command(command)
+    setup_commands.register(main)

@@ -1,4 +1,9 @@
-"""Server-side commands: serve, worker, migrate, token."""
+"""Server-side commands: serve, worker, migrate, token, users.
+
+They all read the settings `serve` reads (CAPI_* variables, CAPI_CONFIG_FILE or the data dir's
+config.toml), so they act on the server's own data. Only `serve` and `migrate` create a data dir or
+database; the others refuse when there is none rather than quietly start an empty one.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,62 @@ from typing import Any
 
 import click
 
+DATA_DIR_HELP = "Data directory [env CAPI_DATA_DIR; default ./var]."
+
 
 def _settings(**overrides: Any) -> Any:
     from capi_packages.settings import load_settings
 
     return load_settings(**overrides)
+
+
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if path.is_absolute() or text.startswith(".") else f"./{text}"
+
+
+def _create_data_dir(settings: Any) -> None:
+    """For serve and migrate: make the data dir if there is none, and say so once."""
+    if not settings.data_dir.is_dir():
+        settings.data_dir.mkdir(parents=True)
+        click.echo(f"created data directory {_shown(settings.data_dir)}", err=True)
+
+
+def _existing_data(settings: Any, *, database: bool = True, signing_key: bool = False) -> None:
+    """Refuse, in one line, when what the command would act on does not exist."""
+    if not settings.data_dir.is_dir():
+        raise click.ClickException(
+            f"no data directory at {_shown(settings.data_dir)} (set CAPI_DATA_DIR or pass --data-dir)"
+        )
+    if signing_key and not settings.signing_key_file.is_file():
+        raise click.ClickException(
+            f"no signing key at {_shown(settings.signing_key_file)}: start the server once (capi-packages serve)"
+        )
+    if not database:
+        return
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        # Connecting would create the file: look before.
+        db_file = settings.data_dir / "capi.db" if settings.database_url is None else Path(url.database or "")
+        if not db_file.is_file():
+            raise click.ClickException(
+                f"no database at {_shown(db_file)} (start capi-packages serve or run capi-packages migrate "
+                "there, or set CAPI_DATABASE_URL to the server's)"
+            )
+        return
+    from capi_packages.db.session import make_engine
+
+    engine = make_engine(settings)
+    try:
+        migrated = inspect(engine).has_table("alembic_version")
+    finally:
+        engine.dispose()
+    if not migrated:
+        shown = url.render_as_string(hide_password=True)
+        raise click.ClickException(f"the database at {shown} has no tables: run capi-packages migrate")
 
 
 def _migrate(settings: Any) -> None:
@@ -26,18 +82,24 @@ def _migrate(settings: Any) -> None:
         engine.dispose()
 
 
+def _check_before_prompting(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """Runs before --password is prompted for, so that a wrong data dir costs no typing."""
+    if not ctx.resilient_parsing:
+        _existing_data(_settings(data_dir=value))
+    return value
+
+
 @click.command()
 @click.option("--host", default=None, help="Bind address (CAPI_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (CAPI_PORT, default 8080).")
-@click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR, default ./var)."
-)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Migrate the database, then serve the API (with the job worker inside).
 
     Example: capi-packages serve --port 8080 --data-dir ./var
     """
     from capi_packages.app import create_app
+    from capi_packages.auth.keys import record_issuer
     from capi_packages.http.request_id import RequestIdFilter
     from capi_packages.http.server import serve as serve_app
 
@@ -47,25 +109,28 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _create_data_dir(settings)
     _migrate(settings)
     app = create_app(settings)
+    record_issuer(settings.issuer_file, settings.local_token_issuer)
     serve_app(app, settings)
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 def migrate(data_dir: Path | None) -> None:
     """Upgrade the database schema to the newest revision.
 
     Example: capi-packages migrate --data-dir ./var
     """
-    _migrate(_settings(data_dir=data_dir))
+    settings = _settings(data_dir=data_dir)
+    _create_data_dir(settings)
+    _migrate(settings)
     click.echo("database is at the newest revision")
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 @click.option("--once", is_flag=True, help="Run the jobs that are due, then exit.")
 def worker(data_dir: Path | None, once: bool) -> None:
     """Run a job worker process (jobs are claimed safely by any number of workers).
@@ -78,6 +143,7 @@ def worker(data_dir: Path | None, once: bool) -> None:
     from capi_packages.jobs.worker import Worker
 
     settings = _settings(data_dir=data_dir)
+    _existing_data(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _migrate(settings)
     engine = make_engine(settings)
@@ -90,8 +156,8 @@ def worker(data_dir: Path | None, once: bool) -> None:
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
-@click.option("--user-id", default=None, help="The token's user_id (any string; roles name it).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+@click.option("--user-id", default=None, help="The token's user_id: the user's guid, which roles name (for scripts).")
 @click.option("--user", "login", default=None, help="A local user (from `users add`): its guid, name and admin scope.")
 @click.option("--user-name", default=None, help="The token's user_name (default: the user id).")
 @click.option("--admin", is_flag=True, help="Add cloud_controller.admin.")
@@ -109,12 +175,13 @@ def token(
     """Print a bearer token that a server using the same data dir accepts (its user_id is the
     guid of a local user with --user, or any string with --user-id).
 
-    Example: curl -H "Authorization: bearer $(capi-packages token --user-id alice --admin)" localhost:8080/v3/packages
+    Example: curl -H "Authorization: bearer $(capi-packages token --user alice)" localhost:8080/v3/packages
     """
-    from capi_packages.auth.keys import load_or_create_signing_key
+    from capi_packages.auth.keys import load_or_create_signing_key, recorded_issuer
     from capi_packages.auth.tokens import ADMIN, DEFAULT_SCOPES, mint_token
 
     settings = _settings(data_dir=data_dir)
+    _existing_data(settings, database=login is not None, signing_key=True)
     if (user_id is None) == (login is None):
         raise click.UsageError("give exactly one of --user-id and --user")
     if login is not None:
@@ -131,7 +198,8 @@ def token(
     click.echo(
         mint_token(
             key,
-            issuer=settings.local_token_issuer,
+            # The issuer the server on this data dir expects, whatever this shell's host/port settings.
+            issuer=recorded_issuer(settings.issuer_file) or settings.local_token_issuer,
             audience=settings.jwt_audience,
             user_id=user_id,
             user_name=user_name,
@@ -150,6 +218,7 @@ def _user_session(data_dir: Path | None) -> Any:
     from capi_packages.db.session import make_engine, make_sessionmaker
 
     settings = _settings(data_dir=data_dir)
+    _existing_data(settings)
     _migrate(settings)
     return make_sessionmaker(make_engine(settings))()
 
@@ -159,7 +228,14 @@ def _user_session(data_dir: Path | None) -> Any:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Password (or client secret).")
 @click.option("--admin", is_flag=True, help="Tokens of this login carry cloud_controller.admin.")
 @click.option("--client", is_flag=True, help="An OAuth client (client_credentials grant) instead of a user.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=DATA_DIR_HELP,
+    is_eager=True,
+    callback=_check_before_prompting,
+)
 def users_add(username: str, password: str, admin: bool, client: bool, data_dir: Path | None) -> None:
     """Add a login; prints its user guid (the token's user_id, which roles name).
 
@@ -177,7 +253,7 @@ def users_add(username: str, password: str, admin: bool, client: bool, data_dir:
 
 
 @users.command("list")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 def users_list(data_dir: Path | None) -> None:
     """List logins: guid, name, kind, admin.
 
@@ -192,7 +268,7 @@ def users_list(data_dir: Path | None) -> None:
 
 @users.command("delete")
 @click.argument("username")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
 def users_delete(username: str, data_dir: Path | None) -> None:
     """Delete a login (its tokens stop refreshing).
 

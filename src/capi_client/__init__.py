@@ -1,8 +1,9 @@
-"""Python client for the Cloud Foundry v3 Packages API (needs only httpx)."""
+"""Python client for the Cloud Foundry v3 Packages API (needs httpx, pathspec and tenacity)."""
 
+from capi_client.archive import FileChangedError, LocalFile
 from capi_client.auth import login, read_cf_config, refresh, token_endpoint, token_expiry
 from capi_client.cfignore import DEFAULT_IGNORES, CfIgnore
-from capi_client.client import PackagesClient
+from capi_client.client import PackagesClient, tls_verify
 from capi_client.errors import (
     BadRequestError,
     CapiError,
@@ -27,7 +28,16 @@ from capi_client.models import (
     Space,
     Tokens,
 )
-from capi_client.push import LocalFile, collect_files, push_directory, write_zip
+from capi_client.push import (
+    Matcher,
+    PushResult,
+    PushSummary,
+    ResourcePoolMatcher,
+    collect_files,
+    push,
+    push_directory,
+    write_zip,
+)
 from capi_client.transfer import MultipartUpload, ProgressCallback
 
 __version__ = "0.1.0"
@@ -39,9 +49,11 @@ __all__ = [
     "BadRequestError",
     "CapiError",
     "CfIgnore",
+    "FileChangedError",
     "Job",
     "JobFailedError",
     "LocalFile",
+    "Matcher",
     "MultipartUpload",
     "NotAuthenticatedError",
     "NotAuthorizedError",
@@ -53,7 +65,10 @@ __all__ = [
     "PackageList",
     "PackagesClient",
     "ProgressCallback",
+    "PushResult",
+    "PushSummary",
     "Resource",
+    "ResourcePoolMatcher",
     "Role",
     "ServerError",
     "Space",
@@ -63,9 +78,11 @@ __all__ = [
     "__version__",
     "collect_files",
     "login",
+    "push",
     "push_directory",
     "read_cf_config",
     "refresh",
+    "tls_verify",
     "token_endpoint",
     "token_expiry",
     "write_zip",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
@@ -11,6 +12,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 from urllib.parse import quote, unquote_plus
 
 import httpx
+import tenacity
 
 from capi_client import auth
 from capi_client.errors import (
@@ -21,7 +23,8 @@ from capi_client.errors import (
     error_from_response,
 )
 from capi_client.filters import AppPackageFilters, PackageFilters, to_query
-from capi_client.models import App, Job, Organization, Package, PackageList, Resource, Role, Space
+from capi_client.models import Job, Package, PackageList, Resource
+from capi_client.setup import SetupCalls
 from capi_client.transfer import MultipartUpload, ProgressCallback, open_bits, save_response
 
 USER_AGENT = "capi-packages-client/0.1"
@@ -30,6 +33,34 @@ MATCH_CHUNK = 5000
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# As the cf CLI: requests that may be repeated are, when a gateway or the network failed them.
+RETRY_STATUSES = frozenset({502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+DEFAULT_RETRIES = 2
+# Polling: the first look comes soon (a small package is READY in a fraction of a second), then
+# the wait grows by half up to the cf CLI's fixed 3 s.
+FIRST_POLL, MAX_POLL, POLL_BACKOFF = 0.1, 3.0, 1.5
+CA_FILE_ENV = "CAPI_CA_FILE"
+
+
+def tls_verify(skip_ssl_validation: bool = False, ca_file: str | None = None) -> ssl.SSLContext | bool:
+    """What httpx should verify with: off, a CA bundle (`ca_file`, else `$CAPI_CA_FILE`), or the
+    default trust (which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`)."""
+    if skip_ssl_validation:
+        return False
+    ca_file = ca_file or os.environ.get(CA_FILE_ENV) or None
+    if ca_file:
+        return ssl.create_default_context(cafile=ca_file)
+    return True
+
+
+def _may_retry(method: str, error: BaseException | None, response: httpx.Response | None) -> bool:
+    if error is not None:
+        # Nothing reached the server when the connection failed, so even a POST may go again.
+        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+            return True
+        return method in IDEMPOTENT_METHODS and isinstance(error, httpx.TransportError)
+    return response is not None and method in IDEMPOTENT_METHODS and response.status_code in RETRY_STATUSES
 
 
 class _Pollable(Protocol):
@@ -56,7 +87,7 @@ def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
     return resource.to_json() if isinstance(resource, Resource) else dict(resource)
 
 
-class PackagesClient:
+class PackagesClient(SetupCalls):
     """A synchronous client for one Cloud Foundry v3 API.
 
     The token goes only to the API's own origin (scheme, host and port of `api_url`), and never
@@ -64,6 +95,10 @@ class PackagesClient:
     the transport (an ASGI app in tests, a proxy...); it is not closed by `close()`.
     `token_provider` is called before every request, so it may refresh; it wins over `token`.
     Both may be given with or without the `bearer ` prefix.
+
+    Requests that may be repeated (GET, PUT, DELETE...) are retried `retries` times with backoff
+    on 502, 503, 504 and network errors; any request is retried when it could not connect.
+    `verify` goes to httpx (see `tls_verify` for one honouring `CAPI_CA_FILE`).
     """
 
     def __init__(
@@ -75,6 +110,8 @@ class PackagesClient:
         timeout: float = 30.0,
         token_provider: Callable[[], str | None] | None = None,
         on_warning: Callable[[str], None] | None = None,
+        retries: int = DEFAULT_RETRIES,
+        verify: ssl.SSLContext | bool | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._origin = _origin(httpx.URL(self.api_url))
@@ -82,7 +119,10 @@ class PackagesClient:
         self._token_provider = token_provider
         self._on_warning = on_warning
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        if http_client is None:
+            http_client = httpx.Client(timeout=timeout, verify=tls_verify() if verify is None else verify)
+        self._http = http_client
+        self.retries = retries
         # Bits can take long to be stored after the last byte: allow a longer wait for the answer.
         self._transfer_timeout = httpx.Timeout(timeout, read=max(timeout, 300.0))
         self._sleep: Callable[[float], None] = time.sleep
@@ -113,6 +153,10 @@ class PackagesClient:
         self.close()
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def authorization(self) -> str | None:
+        """The `Authorization` header value requests to the API carry (None without a token)."""
+        return self._authorization()
 
     def _authorization(self) -> str | None:
         token = self._token_provider() if self._token_provider is not None else self._token
@@ -153,7 +197,31 @@ class PackagesClient:
         # No default auth either when the request leaves the API's origin or follows a redirect.
         on_api = self.is_api_origin(request.url) and not bare
         client_auth: Any = httpx.USE_CLIENT_DEFAULT if on_api else None
-        response = self._http.send(request, stream=stream, follow_redirects=False, auth=client_auth)
+
+        def retry_wanted(state: tenacity.RetryCallState) -> bool:
+            outcome = state.outcome
+            assert outcome is not None
+            if outcome.failed:
+                return _may_retry(request.method, outcome.exception(), None)
+            return _may_retry(request.method, None, outcome.result())
+
+        def before_retry(state: tenacity.RetryCallState) -> None:
+            if state.outcome is not None and not state.outcome.failed:
+                state.outcome.result().close()
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retries + 1),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.5, max=5.0, jitter=0.5),
+            retry=retry_wanted,
+            before_sleep=before_retry,
+            sleep=lambda seconds: self._sleep(seconds),
+            reraise=True,
+            # Out of tries on a retryable status: hand back that last answer, to be read as an error.
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )
+        response: httpx.Response = retrying(
+            self._http.send, request, stream=stream, follow_redirects=False, auth=client_auth
+        )
         self._report_warnings(response)
         return response
 
@@ -250,14 +318,7 @@ class PackagesClient:
 
     def delete_package(self, guid: str) -> Job:
         """Start the delete (202) and return its job, as fetched right after."""
-        response = self._send("DELETE", f"/v3/packages/{_guid(guid)}")
-        location = response.headers.get("location")
-        if not location:
-            detail = "the delete answer has no Location"
-            raise CapiError(response.status_code, 0, "NoJobLocation", detail)
-        # Take the guid from `…/v3/jobs/<guid>` and ask our own API: the Location names the
-        # server's external address, which may not be the one this client talks to.
-        return self.get_job(httpx.URL(location).path.rstrip("/").rsplit("/", 1)[-1])
+        return self._start_delete(f"/v3/packages/{_guid(guid)}")
 
     def copy_package(self, source_guid: str, app_guid: str) -> Package:
         """Copy a package to another app with CC's `POST /v3/packages?source_guid=` (201)."""
@@ -344,9 +405,14 @@ class PackagesClient:
     def get_job(self, guid: str) -> Job:
         return Job.from_json(self._json("GET", f"/v3/jobs/{_guid(guid)}"))
 
-    def _poll(self, fetch: Callable[[], T], what: str, timeout: float, interval: float) -> T:
-        """Call `fetch` until its result is in a final state, or raise WaitTimeoutError."""
+    def _poll(self, fetch: Callable[[], T], what: str, timeout: float, interval: float | None) -> T:
+        """Call `fetch` until its result is in a final state, or raise WaitTimeoutError.
+
+        A fixed `interval` waits that long between looks; None starts at FIRST_POLL and grows by half
+        up to MAX_POLL.
+        """
         deadline = self._clock() + timeout
+        delay = interval if interval is not None else FIRST_POLL
         while True:
             item = fetch()
             if item.is_final:
@@ -354,9 +420,11 @@ class PackagesClient:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise WaitTimeoutError(f"{what} is still {item.state} after {timeout:g}s")
-            self._sleep(min(interval, remaining))
+            self._sleep(min(delay, remaining))
+            if interval is None:
+                delay = min(delay * POLL_BACKOFF, MAX_POLL)
 
-    def wait_for_job(self, job_or_guid: Job | str, timeout: float = 300.0, interval: float = 1.0) -> Job:
+    def wait_for_job(self, job_or_guid: Job | str, timeout: float = 300.0, interval: float | None = None) -> Job:
         """Poll until COMPLETE (returned) or FAILED (JobFailedError), for up to `timeout` s."""
         guid = job_or_guid.guid if isinstance(job_or_guid, Job) else job_or_guid
         job = self._poll(lambda: self.get_job(guid), f"job {guid}", timeout, interval)
@@ -365,7 +433,7 @@ class PackagesClient:
         return job
 
     def wait_until_ready(
-        self, package_or_guid: Package | str, timeout: float = 300.0, interval: float = 3.0
+        self, package_or_guid: Package | str, timeout: float = 300.0, interval: float | None = None
     ) -> Package:
         """Poll until READY (returned) or FAILED/EXPIRED (PackageFailedError with `data.error`)."""
         guid = package_or_guid.guid if isinstance(package_or_guid, Package) else package_or_guid
@@ -373,40 +441,3 @@ class PackagesClient:
         if package.state != "READY":
             raise PackageFailedError(package)
         return package
-
-    # -- setup: what must exist before a package can -----------------------------------------
-
-    def create_organization(self, name: str) -> Organization:
-        return Organization.from_json(self._json("POST", "/v3/organizations", json={"name": name}))
-
-    def create_space(self, name: str, org_guid: str) -> Space:
-        body = {"name": name, "relationships": {"organization": {"data": {"guid": org_guid}}}}
-        return Space.from_json(self._json("POST", "/v3/spaces", json=body))
-
-    def create_app(self, name: str, space_guid: str, lifecycle: str = "buildpack") -> App:
-        body: dict[str, Any] = {
-            "name": name,
-            "relationships": {"space": {"data": {"guid": space_guid}}},
-        }
-        # CC defaults to buildpack, so only another lifecycle needs saying.
-        if lifecycle != "buildpack":
-            body["lifecycle"] = {"type": lifecycle, "data": {}}
-        return App.from_json(self._json("POST", "/v3/apps", json=body))
-
-    def create_role(
-        self,
-        type: str,
-        user_guid: str,
-        org_guid: str | None = None,
-        space_guid: str | None = None,
-    ) -> Role:
-        """Give a user a role: `space_*` roles need `space_guid`, `organization_*` `org_guid`."""
-        if (org_guid is None) == (space_guid is None):
-            raise ValueError("give exactly one of org_guid and space_guid")
-        relationships: dict[str, Any] = {"user": {"data": {"guid": user_guid}}}
-        if space_guid is not None:
-            relationships["space"] = {"data": {"guid": space_guid}}
-        else:
-            relationships["organization"] = {"data": {"guid": org_guid}}
-        body = {"type": type, "relationships": relationships}
-        return Role.from_json(self._json("POST", "/v3/roles", json=body))

@@ -1,122 +1,194 @@
-"""push_directory: `cf push` for bits (fingerprint, match, zip the rest, upload, wait)."""
+"""push: `cf push` for bits (scan and zip, ask which files the server holds, upload, wait).
+
+The tree is read once: while it is walked, every file too small to be cached on the server goes
+straight into the zip, hashed in the same read. Only files a matcher might find on the server are
+hashed first and zipped after its answer. The matcher is one swappable step (`Matcher`).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import stat
 import tempfile
-import time
-import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from capi_client.archive import LocalFile, ZipBuilder, hash_file, walk_tree
 from capi_client.cfignore import CfIgnore
 from capi_client.models import Package, Resource
-from capi_client.transfer import CHUNK_SIZE, ProgressCallback
+from capi_client.transfer import ProgressCallback
 
 if TYPE_CHECKING:
     from capi_client.client import PackagesClient
 
-# Zip's external attributes keep the Unix st_mode in their top 16 bits.
-SYMLINK_ATTR = 0o120777 << 16
-REGULAR_FILE = 0o100000
+# CC's default resource_pool.minimum_size: the pool holds no smaller file, so asking about one
+# could never spare its upload.
+POOL_MINIMUM_SIZE = 65536
+# scan_progress(entries_done, bytes_read)
+ScanCallback = Callable[[int, int], None]
+
+
+class Matcher(Protocol):
+    """Asks the server which of the pushed files it already holds."""
+
+    # Files smaller than this are zipped during the scan without being asked about.
+    min_size: int
+
+    def __call__(self, fingerprints: Sequence[Resource]) -> list[Resource]: ...
+
+
+@dataclass
+class ResourcePoolMatcher:
+    """The cf CLI's way: `POST /v3/resource_matches` with the files the pool could hold."""
+
+    client: PackagesClient
+    min_size: int = POOL_MINIMUM_SIZE
+
+    def __call__(self, fingerprints: Sequence[Resource]) -> list[Resource]:
+        return self.client.match_resources(fingerprints)
 
 
 @dataclass(frozen=True)
-class LocalFile:
-    """A regular file or a symlink found under the pushed directory."""
+class PushSummary:
+    """What a push sent: counts and bytes, for people and for scripts."""
 
-    path: str  # relative to the pushed directory, `/`-separated
-    abs_path: str
-    mode: int  # permission bits only
-    size: int
-    mtime: float
-    sha1: str = ""  # regular files only
-    link_target: str | None = None  # symlinks only
+    files: int  # regular files and symlinks
+    directories: int
+    file_bytes: int  # bytes of all pushed files
+    cached_files: int
+    cached_bytes: int  # bytes the server already held, not sent
+    uploaded_files: int
+    bytes_sent: int  # size of the uploaded zip
 
-    @property
-    def is_symlink(self) -> bool:
-        return self.link_target is not None
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
 
-    def fingerprint(self) -> Resource:
-        return Resource(path=self.path, sha1=self.sha1, size=self.size, mode=f"{self.mode:o}")
-
-
-def _sha1(path: str) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)  # CF's resource cache is keyed by sha1
-    with open(path, "rb") as fileobj:
-        while chunk := fileobj.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
+    def describe(self) -> str:
+        return (
+            f"{self.files} files, {self.directories} directories ({format_bytes(self.file_bytes)}): "
+            f"{self.cached_files} already cached ({format_bytes(self.cached_bytes)}), "
+            f"{self.uploaded_files} uploaded in a {format_bytes(self.bytes_sent)} zip"
+        )
 
 
-def _local_file(full: str, rel: str) -> LocalFile | None:
-    st = os.lstat(full)
-    mode = stat.S_IMODE(st.st_mode) & 0o777
-    if stat.S_ISLNK(st.st_mode):
-        return LocalFile(rel, full, mode, st.st_size, st.st_mtime, link_target=os.readlink(full))
-    if stat.S_ISREG(st.st_mode):
-        return LocalFile(rel, full, mode, st.st_size, st.st_mtime, sha1=_sha1(full))
-    return None  # sockets, fifos and devices have no place in a package
+@dataclass(frozen=True)
+class PushResult:
+    package: Package
+    summary: PushSummary
+
+
+def format_bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("not reached")
 
 
 def collect_files(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> list[LocalFile]:
-    """Every file and symlink under `root` that `ignore` keeps, in a stable order.
-
-    Symlinks (to files or directories) are kept as links and never followed, as the cf CLI does.
-    """
-    base = os.fspath(root)
-    rules = ignore if ignore is not None else CfIgnore.from_directory(base)
-    found: list[LocalFile] = []
-    for dirpath, dirnames, filenames in os.walk(base, topdown=True, followlinks=False):
-        rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        descend = []
-        for name in sorted(dirnames):
-            full, rel = os.path.join(dirpath, name), prefix + name
-            if os.path.islink(full):
-                if not rules.is_ignored(rel) and (entry := _local_file(full, rel)):
-                    found.append(entry)
-            elif not rules.is_ignored(rel, is_dir=True):
-                descend.append(name)
-        # Pruning here keeps os.walk out of ignored trees (a big .git or node_modules).
-        dirnames[:] = descend
-        for name in sorted(filenames):
-            full, rel = os.path.join(dirpath, name), prefix + name
-            if not rules.is_ignored(rel) and (entry := _local_file(full, rel)):
-                found.append(entry)
-    return found
+    """Every directory, file and symlink a push of `root` sends, regular files hashed, in the
+    cf CLI's order."""
+    return [replace(f, sha1=hash_file(f.abs_path)) if f.is_regular else f for f in walk_tree(root, ignore)]
 
 
-def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
-    # Zip timestamps cover 1980..2107 only.
-    year, month, day, hour, minute, second = time.localtime(mtime)[:6]
-    if year < 1980:
-        return (1980, 1, 1, 0, 0, 0)
-    if year > 2107:
-        return (2107, 12, 31, 23, 59, 58)
-    return (year, month, day, hour, minute, second)
-
-
-def write_zip(fileobj: IO[bytes], files: Sequence[LocalFile]) -> None:
-    """Zip `files` into `fileobj`, streaming each one, keeping modes, storing symlinks as links."""
-    with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+def write_zip(fileobj: IO[bytes], files: Sequence[LocalFile], compresslevel: int = 1) -> None:
+    """Zip `files` into `fileobj` as a push does (modes, directory entries, links as links)."""
+    builder = ZipBuilder(fileobj, compresslevel)
+    try:
         for entry in files:
-            info = zipfile.ZipInfo(entry.path, date_time=_zip_time(entry.mtime))
-            info.create_system = 3  # Unix, so that unzip reads the mode bits below
-            if entry.link_target is not None:
-                info.external_attr = SYMLINK_ATTR
-                info.compress_type = zipfile.ZIP_STORED
-                archive.writestr(info, os.fsencode(entry.link_target))
-                continue
-            info.external_attr = (REGULAR_FILE | entry.mode) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.file_size = entry.size  # lets zipfile choose zip64 before writing
-            with open(entry.abs_path, "rb") as src, archive.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, CHUNK_SIZE)
+            builder.add(entry)
+    finally:
+        builder.close()
+
+
+@dataclass
+class _Scan:
+    entries: list[LocalFile]
+    candidates: list[LocalFile]  # hashed, zipped only if the server lacks them
+
+
+def _scan_into(builder: ZipBuilder, root: str, min_size: int, on_progress: ScanCallback | None) -> _Scan:
+    entries: list[LocalFile] = []
+    candidates: list[LocalFile] = []
+    for entry in walk_tree(root):
+        if entry.is_regular and entry.size >= min_size and entry.size > 0:
+            entry = replace(entry, sha1=hash_file(entry.abs_path))
+            candidates.append(entry)
+        else:
+            sha1 = builder.add(entry)
+            entry = replace(entry, sha1=sha1) if sha1 else entry
+        entries.append(entry)
+        if on_progress is not None:
+            on_progress(len(entries), builder.file_bytes)
+    return _Scan(entries, candidates)
+
+
+def push(
+    client: PackagesClient,
+    app_guid: str,
+    path: str | os.PathLike[str],
+    *,
+    wait: bool = True,
+    progress: ProgressCallback | None = None,
+    timeout: float = 600.0,
+    report: Callable[[str], None] | None = None,
+    scan_progress: ScanCallback | None = None,
+    matcher: Matcher | None = None,
+    compresslevel: int = 1,
+) -> PushResult:
+    """Push a directory as a new bits package of `app_guid`, the way `cf push` does.
+
+    Files the server already holds are sent as `resources`, not as bits. The package is READY,
+    or PROCESSING_UPLOAD when `wait` is false.
+    """
+    root = os.fspath(path)
+    if not os.path.isdir(root):
+        raise NotADirectoryError(f"{root} is not a directory")
+    say = report or (lambda _message: None)
+    ask = matcher if matcher is not None else ResourcePoolMatcher(client)
+    with tempfile.TemporaryFile(prefix="capi-push-") as archive:
+        builder = ZipBuilder(archive, compresslevel)
+        try:
+            scan = _scan_into(builder, root, max(ask.min_size, 1), scan_progress)
+            if not scan.entries:
+                raise ValueError(f"{root} holds nothing to push")
+            ours = {(f.path, f.sha1) for f in scan.candidates}
+            matched = ask([f.fingerprint() for f in scan.candidates]) if scan.candidates else []
+            # Trust a match only for a file we have with that very content.
+            cached = [r for r in matched if (r.path, r.sha1) in ours]
+            cached_paths = {r.path for r in cached}
+            for entry in scan.candidates:
+                if entry.path not in cached_paths:
+                    builder.add(entry)
+            zipped = builder.entries
+        finally:
+            builder.close()
+        size = archive.tell()
+        summary = _summary(scan.entries, cached, size if zipped else 0)
+        say(summary.describe())
+
+        package = client.create_package(app_guid, "bits")
+        say(f"created package {package.guid}")
+        archive.seek(0)
+        bits: Any = archive if zipped else None
+        package = client.upload_bits(package.guid, bits, resources=cached, progress=progress if zipped else None)
+    if wait:
+        say(f"waiting for package {package.guid} to be READY")
+        package = client.wait_until_ready(package, timeout=timeout)
+    return PushResult(package, summary)
+
+
+def _summary(entries: list[LocalFile], cached: list[Resource], bytes_sent: int) -> PushSummary:
+    files = [e for e in entries if not e.is_dir]
+    return PushSummary(
+        files=len(files),
+        directories=len(entries) - len(files),
+        file_bytes=sum(e.size for e in files if e.is_regular),
+        cached_files=len(cached),
+        cached_bytes=sum(r.size for r in cached),
+        uploaded_files=len(files) - len(cached),
+        bytes_sent=bytes_sent,
+    )
 
 
 def push_directory(
@@ -127,42 +199,7 @@ def push_directory(
     wait: bool = True,
     progress: ProgressCallback | None = None,
     timeout: float = 600.0,
-    interval: float = 3.0,
     report: Callable[[str], None] | None = None,
 ) -> Package:
-    """Push a directory as a new bits package of `app_guid`, the way `cf push` does.
-
-    Files the server's resource cache already holds are sent as `resources`, not as bits. Returns
-    the READY package, or the PROCESSING_UPLOAD one when `wait` is false.
-    """
-    root = os.fspath(path)
-    if not os.path.isdir(root):
-        raise NotADirectoryError(root)
-    say = report or (lambda _message: None)
-    files = collect_files(root)
-    if not files:
-        raise ValueError(f"{root} holds nothing to push")
-
-    # Only non-empty regular files can be matched; empty ones and links always travel in the zip.
-    ours = {(f.path, f.sha1) for f in files if not f.is_symlink and f.size > 0}
-    fingerprints = [f.fingerprint() for f in files if (f.path, f.sha1) in ours]
-    matched = client.match_resources(fingerprints) if fingerprints else []
-    # Trust a match only for a file we have with that very content.
-    cached = [r for r in matched if (r.path, r.sha1) in ours]
-    cached_paths = {r.path for r in cached}
-    to_zip = [f for f in files if f.is_symlink or f.path not in cached_paths]
-    say(f"{len(files)} files: {len(cached)} already cached, {len(to_zip)} to upload")
-
-    package = client.create_package(app_guid, "bits")
-    say(f"created package {package.guid}")
-    if to_zip:
-        with tempfile.TemporaryFile() as archive:
-            write_zip(archive, to_zip)
-            archive.seek(0)
-            package = client.upload_bits(package.guid, archive, resources=cached, progress=progress)
-    else:
-        package = client.upload_bits(package.guid, None, resources=cached)
-    if not wait:
-        return package
-    say(f"waiting for package {package.guid} to be READY")
-    return client.wait_until_ready(package, timeout=timeout, interval=interval)
+    """`push`, returning only the package."""
+    return push(client, app_guid, path, wait=wait, progress=progress, timeout=timeout, report=report).package

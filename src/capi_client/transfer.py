@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -113,7 +114,14 @@ def open_destination(dest: str | os.PathLike[str] | BinaryIO) -> Iterator[Binary
         yield dest
         return
     path = Path(dest)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(dest))
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        # Name the user's path, not the temporary sibling's.
+        strerror = "No such directory" if isinstance(error, FileNotFoundError) else error.strerror
+        raise type(error)(error.errno, strerror, os.fspath(dest)) from error
     try:
         with os.fdopen(fd, "wb") as fileobj:
             yield fileobj

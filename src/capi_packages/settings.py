@@ -160,6 +160,10 @@ class Settings(BaseSettings):
         return self.data_dir / "blobstore"
 
     @property
+    def issuer_file(self) -> Path:
+        return self.data_dir / "keys" / "issuer"
+
+    @property
     def signing_key_file(self) -> Path:
         return self.data_dir / "keys" / "jwt-signing-key.pem"
 
@@ -171,12 +175,25 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return {k.lower(): v for k, v in data.items()}
 
 
+# Read when CAPI_CONFIG_FILE names no other file, so that every command run on a data dir finds
+# the settings the server was started with.
+DATA_DIR_CONFIG = "config.toml"
+
+
+def data_dir_config_file(overrides: dict[str, Any]) -> Path:
+    data_dir = overrides.get("data_dir") or os.environ.get("CAPI_DATA_DIR") or Settings.model_fields["data_dir"].default
+    return Path(data_dir) / DATA_DIR_CONFIG
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the config file named by CAPI_CONFIG_FILE, then CAPI_* variables, then overrides."""
+    """Settings from the config file named by CAPI_CONFIG_FILE (else `<data dir>/config.toml`, if
+    there is one), then CAPI_* variables, then overrides."""
     values: dict[str, Any] = {}
     config_file = os.environ.get("CAPI_CONFIG_FILE")
     if config_file:
         values.update(load_config_file(Path(config_file)))
+    elif (in_data_dir := data_dir_config_file(overrides)).is_file():
+        values.update(load_config_file(in_data_dir))
     # Environment wins over the file: pydantic-settings reads it when a key is not passed explicitly,
     # so drop file keys the environment also sets.
     for key in list(values):

@@ -52,7 +52,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"moto server exited with {proc.returncode}: {Path(log).read_text()[-2000:]}")

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from capi_cli import client_commands, output
+from capi_cli import session as session_module
 from tests.client.fake_api import API, TOKEN, FakeApi, envelope, parse_multipart, part_name
 
 AUTH = ["--api", API, "--token", TOKEN]
@@ -23,7 +24,7 @@ AUTH = ["--api", API, "--token", TOKEN]
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeApi:
     api = FakeApi()
-    monkeypatch.setattr(client_commands, "http_client_factory", api.client)
+    monkeypatch.setattr(session_module, "http_client_factory", api.client)
     monkeypatch.setenv("CAPI_CONFIG", str(tmp_path / "capi" / "config.json"))
     monkeypatch.delenv("CAPI_API_URL", raising=False)
     monkeypatch.delenv("CAPI_TOKEN", raising=False)
@@ -97,12 +98,12 @@ def test_api_errors_print_title_and_detail_with_their_exit_code(
     message: str,
 ) -> None:
     monkeypatch.setattr(
-        client_commands,
+        session_module,
         "http_client_factory",
         lambda: httpx.Client(transport=httpx.MockTransport(lambda _r: answer)),
     )
     result = run(main, "packages", "get", "pkg-1", *AUTH)
-    assert (result.exit_code, result.stderr.strip(), result.stdout) == (code, message, "")
+    assert (result.exit_code, result.stderr.splitlines()[0], result.stdout) == (code, message, "")
 
 
 def test_connection_errors_exit_1(monkeypatch: pytest.MonkeyPatch, main: click.Group) -> None:
@@ -110,10 +111,15 @@ def test_connection_errors_exit_1(monkeypatch: pytest.MonkeyPatch, main: click.G
         raise httpx.ConnectError("connection refused", request=request)
 
     monkeypatch.setattr(
-        client_commands, "http_client_factory", lambda: httpx.Client(transport=httpx.MockTransport(refuse))
+        session_module, "http_client_factory", lambda: httpx.Client(transport=httpx.MockTransport(refuse))
     )
     result = run(main, "packages", "get", "pkg-1", *AUTH)
-    assert (result.exit_code, result.stderr.strip()) == (1, "ConnectError: connection refused")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Cannot connect to http://api.test: connection refused",
+        "Check that the server is running (capi-packages serve) and that the API URL is right "
+        "(capi-packages target, or --api / CAPI_API_URL).",
+    ]
 
 
 def test_a_failed_package_exits_5_and_a_timeout_exits_6(fake: FakeApi, main: click.Group) -> None:
@@ -147,7 +153,7 @@ def test_warnings_go_to_stderr(monkeypatch: pytest.MonkeyPatch, fake: FakeApi, m
         return response
 
     monkeypatch.setattr(
-        client_commands, "http_client_factory", lambda: httpx.Client(transport=httpx.MockTransport(warn))
+        session_module, "http_client_factory", lambda: httpx.Client(transport=httpx.MockTransport(warn))
     )
     result = run(main, "packages", "get", package["guid"], *AUTH)
     assert "Warning: be careful" in result.stderr and "Warning" not in result.stdout
@@ -280,11 +286,11 @@ def test_upload_and_download_round_trip(fake: FakeApi, main: click.Group, tmp_pa
 
 def test_push_prints_only_the_ready_guid_on_stdout(fake: FakeApi, main: click.Group, tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("print('hi')\n")
-    result = run(main, "push", str(tmp_path), "--app", "app-1", *AUTH)
+    result = run(main, "push", str(tmp_path), "--app-guid", "app-1", *AUTH)
     assert result.exit_code == 0
     (guid,) = fake.packages
     assert result.stdout == f"{guid}\n"
-    assert fake.packages[guid]["state"] == "READY" and "to upload" in result.stderr
+    assert fake.packages[guid]["state"] == "READY" and "1 uploaded in a" in result.stderr
 
 
 # -- login, target, saved tokens --------------------------------------------------------------
@@ -325,10 +331,10 @@ def test_an_expired_saved_token_is_refreshed(fake: FakeApi, main: click.Group) -
 def test_target_shows_and_sets_the_api(fake: FakeApi, main: click.Group) -> None:
     assert run(main, "target").exit_code == 1
     run(main, "login", "--api", API, "-u", "alice", "-p", "pw")
-    assert "User: alice" in run(main, "target").stdout
+    assert "User:  alice" in run(main, "target").stdout
     run(main, "target", "https://other.example/")
     shown = json.loads(run(main, "target", "--json").stdout)
-    assert shown == {"api_url": "https://other.example", "username": None}
+    assert shown == {"api_url": "https://other.example", "username": None, "organization": None, "space": None}
     assert run(main, "logout").exit_code == 0
 
 
@@ -342,7 +348,7 @@ def test_every_command_shows_an_example_in_its_help(main: click.Group) -> None:
         return paths
 
     paths = walk(main, [])
-    assert len(paths) == 14
+    assert len(paths) == 31
     for path in paths:
         assert "Example" in run(main, *path, "--help").stdout, path
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from capi_client import CfIgnore
-from capi_client.cfignore import compile_rule
+from capi_client import DEFAULT_IGNORES, CfIgnore
 
 
 @pytest.mark.parametrize(
@@ -33,7 +32,8 @@ from capi_client.cfignore import compile_rule
         (["**/logs"], "a/b/logs", True, True),
         (["**/logs/debug.log"], "x/logs/debug.log", False, True),
         (["logs/**"], "logs/a/b.txt", False, True),
-        (["logs/**"], "logs", True, False),
+        # pathspec counts the directory itself in, so its empty entry does not travel either.
+        (["logs/**"], "logs", True, True),
         (["a/**/b"], "a/b", False, True),
         (["a/**/b"], "a/x/y/b", False, True),
         (["a/**/b"], "xa/b", False, False),
@@ -66,9 +66,11 @@ def test_gitignore_patterns(patterns: list[str], path: str, is_dir: bool, ignore
         ("_darcs", True, True),
         (".DS_Store", False, True),
         ("sub/.DS_Store", False, True),
-        (".cf", True, True),
         ("manifest.yml", False, True),
-        ("config/manifest.yml", False, False),
+        ("manifest.yaml", False, True),
+        # Today's cf CLI matches its defaults at any depth, and no longer skips `.cf`.
+        ("config/manifest.yml", False, True),
+        (".cf", True, False),
         ("app.py", False, False),
     ],
 )
@@ -82,12 +84,18 @@ def test_a_cfignore_cannot_re_include_the_defaults() -> None:
     assert rules.is_ignored(".git", is_dir=True)
 
 
+def test_the_defaults_are_the_current_cf_cli_list() -> None:
+    # actor/sharedaction/resource.go, DefaultIgnoreLines, cf CLI 8.6.1
+    assert DEFAULT_IGNORES == (
+        ".cfignore", ".DS_Store", ".git", ".gitignore", ".hg", ".svn", "_darcs", "manifest.yaml", "manifest.yml",
+    )  # fmt: skip
+
+
 def test_blank_and_comment_lines_are_not_rules() -> None:
-    assert compile_rule("") is None
-    assert compile_rule("# note") is None
-    assert compile_rule("/") is None
-    rule = compile_rule("crlf\r\n")
-    assert rule is not None and rule.regex.match("crlf")
+    rules = CfIgnore(["", "# note", "/", "crlf\r"], defaults=False)
+    assert not rules.is_ignored("# note")
+    assert not rules.is_ignored("anything")
+    assert rules.is_ignored("crlf")
 
 
 def test_from_directory_reads_dot_cfignore(tmp_path: Path) -> None:

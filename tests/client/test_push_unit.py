@@ -45,8 +45,8 @@ def app_dir(tmp_path: Path) -> Path:
     write(root, "lib/util.py", b"X = 1\n", 0o640)
     write(root, "lib/vendor.jar", CACHED)
     write(root, "empty.txt", b"")
-    write(root, "config/manifest.yml", b"sub manifest is kept")
-    write(root, "manifest.yml", b"root manifest is not")
+    write(root, "config/manifest.yml", b"a manifest is skipped at any depth")
+    write(root, "manifest.yml", b"root manifest")
     write(root, ".git/config", b"[core]")
     write(root, ".gitignore", b"*.pyc")
     write(root, ".DS_Store", b"mac")
@@ -79,16 +79,22 @@ def test_push_zips_unmatched_files_with_modes_and_symlinks(
     resources, bits = uploaded(fake, package.guid)
     assert bits is not None
     entries = zip_entries(bits)
-    assert sorted(entries) == [
+    # The cf CLI's order: depth first, names sorted, each directory (kept, even emptied) first.
+    assert list(entries) == [
         "app.py",
-        "config/manifest.yml",
+        "config/",
+        "docs/",
+        "docs/a/",
+        "docs/a/b/",
         "docs/readme.txt",
         "empty.txt",
         "keep.log",
-        "lib-link",
+        "lib/",
         "lib/util.py",
+        "lib-link",
         "link.py",
     ]
+    assert entries["config/"].external_attr >> 16 == stat.S_IFREG | 0o755
     assert entries["app.py"].external_attr >> 16 == stat.S_IFREG | 0o755
     assert entries["lib/util.py"].external_attr >> 16 == stat.S_IFREG | 0o640
     assert entries["empty.txt"].file_size == 0
@@ -107,26 +113,22 @@ def test_push_zips_unmatched_files_with_modes_and_symlinks(
     ]
 
 
-def test_push_asks_resource_matches_for_non_empty_regular_files_only(
+def test_push_asks_resource_matches_only_about_files_the_pool_could_hold(
     fake: FakeApi, client: PackagesClient, app_dir: Path
 ) -> None:
     push_directory(client, "app-1", app_dir)
     match_request = next(r for r in fake.requests if r.url.path == "/v3/resource_matches")
-    asked = {r["path"]: r for r in json.loads(match_request.content)["resources"]}
-    assert sorted(asked) == [
-        "app.py",
-        "config/manifest.yml",
-        "docs/readme.txt",
-        "keep.log",
-        "lib/util.py",
-        "lib/vendor.jar",
+    asked = json.loads(match_request.content)["resources"]
+    # Files under CC's resource_pool.minimum_size (64 KiB) can never be cached: they are zipped
+    # while the tree is read, without asking.
+    assert asked == [
+        {
+            "checksum": {"value": hashlib.sha1(CACHED).hexdigest()},
+            "size_in_bytes": 70000,
+            "path": "lib/vendor.jar",
+            "mode": "644",
+        }
     ]
-    assert asked["app.py"] == {
-        "checksum": {"value": hashlib.sha1(b"print('hi')\n").hexdigest()},
-        "size_in_bytes": 12,
-        "path": "app.py",
-        "mode": "755",
-    }
 
 
 def test_push_follows_the_cf_cli_order_of_calls(fake: FakeApi, client: PackagesClient, app_dir: Path) -> None:
@@ -144,11 +146,11 @@ def test_everything_matched_uploads_resources_without_bits(
     fake: FakeApi, client: PackagesClient, tmp_path: Path
 ) -> None:
     write(tmp_path, "a.jar", CACHED)
-    write(tmp_path, "b/c.jar", CACHED, 0o600)
+    write(tmp_path, "c.jar", CACHED, 0o600)
     package = push_directory(client, "app-1", tmp_path)
     resources, bits = uploaded(fake, package.guid)
     assert bits is None
-    assert [(r["path"], r["mode"]) for r in resources] == [("a.jar", "644"), ("b/c.jar", "600")]
+    assert [(r["path"], r["mode"]) for r in resources] == [("a.jar", "644"), ("c.jar", "600")]
 
 
 def test_push_without_wait_returns_the_processing_package(
@@ -190,7 +192,9 @@ def test_collect_files_skips_what_cannot_be_packaged(tmp_path: Path) -> None:
     write(tmp_path, "a.txt", b"abc")
     os.mkfifo(tmp_path / "pipe")
     os.symlink("missing-target", tmp_path / "dangling")
+    (tmp_path / "empty-dir").mkdir()
     found = {f.path: f for f in collect_files(tmp_path)}
-    assert sorted(found) == ["a.txt", "dangling"]
+    assert list(found) == ["a.txt", "dangling", "empty-dir"]
+    assert found["empty-dir"].is_dir and found["empty-dir"].mode == 0o755
     assert found["dangling"].link_target == "missing-target"
     assert found["a.txt"].fingerprint().sha1 == hashlib.sha1(b"abc").hexdigest()

@@ -47,8 +47,7 @@ def running_server(base: Path, *, nofile: int | None = None, **extra_env: str) -
         url = f"http://127.0.0.1:{port}"
         PROCESSES[url] = proc
         try:
-            # Generous: on a shared, loaded machine a cold start (imports, migrations) can take long.
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 120  # a loaded machine imports slowly
             while True:
                 try:
                     httpx.get(url + "/", timeout=1)

@@ -32,7 +32,6 @@ from tests.process.client_live_support import (
 )
 from tests.process.conftest import CLI
 
-POLL = 0.1  # seconds between polls: the worker runs inside `serve` and is quick
 MB = 1024 * 1024
 
 
@@ -83,24 +82,25 @@ def test_push_directory_uploads_only_what_the_cache_lacks_and_keeps_modes_links_
     app = new_app(client, live)
     reports: list[str] = []
 
-    first = push_directory(client, app.guid, root, interval=POLL, timeout=60, report=reports.append)
+    first = push_directory(client, app.guid, root, timeout=60, report=reports.append)
     assert first.state == "READY" and first.app_guid == app.guid
     sink = io.BytesIO()
     client.download_bits(first.guid, sink)
     _check_package(sink.getvalue(), expected)
     first_parts = multipart_parts(recorder.upload_bodies[0])
     assert json.loads(first_parts["resources"]) == []
-    assert set(zip_contents(first_parts["bits"])) == {*expected, "run"}
+    directories = {"bin/", "lib/", "lib/nested/", "lib/nested/deep/"}
+    assert set(zip_contents(first_parts["bits"])) == {*expected, "run", *directories}
 
     (root / "config.json").write_bytes(b'{"version": 2}\n')
     expected["config.json"] = b'{"version": 2}\n'
-    second = push_directory(client, app.guid, root, interval=POLL, timeout=60, report=reports.append)
+    second = push_directory(client, app.guid, root, timeout=60, report=reports.append)
     assert second.guid != first.guid and second.state == "READY"
     second_body = recorder.upload_bodies[1]
     parts = multipart_parts(second_body)
-    # The changed file travels, plus the symlink (links are never matched); the big unchanged
-    # files are named as cached resources instead.
-    assert set(zip_contents(parts["bits"])) == {"config.json", "run"}
+    # The changed file travels, plus the symlink (links are never matched) and the directory
+    # entries, as the cf CLI sends them; the big unchanged files are named as cached resources.
+    assert set(zip_contents(parts["bits"])) == {"config.json", "run", *directories}
     cached = {entry["path"]: entry for entry in json.loads(parts["resources"])}
     assert set(cached) == {"bin/run.sh", "big.bin", "lib/nested/deep/data.bin"}
     assert cached["bin/run.sh"]["mode"] == "755"

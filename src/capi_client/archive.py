@@ -1,0 +1,169 @@
+"""The push zip: the pushed tree in the cf CLI's order, and a writer that hashes while it zips."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from capi_client.cfignore import CfIgnore
+from capi_client.models import Resource
+
+CHUNK_SIZE = 256 * 1024
+# The cf CLI's sharedaction.DefaultFolderPermissions, written on every directory entry.
+DIR_MODE = 0o755
+# Zip's external attributes keep the Unix st_mode in their top 16 bits.
+SYMLINK_ATTR = 0o120777 << 16
+REGULAR_FILE = 0o100000
+# Read whole below this; stream (hashing chunk by chunk) above it.
+WHOLE_READ_LIMIT = 1024 * 1024
+# Already compressed: deflating them again costs time and saves nothing.
+STORED_SUFFIXES = frozenset(
+    {".zip", ".jar", ".war", ".ear", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z"}
+    | {".png", ".jpg", ".jpeg", ".gif", ".webp", ".woff", ".woff2", ".mp3", ".mp4"}
+)
+
+
+class FileChangedError(OSError):
+    """A file changed between its fingerprint and its zipping: the package would not match it."""
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A directory, regular file or symlink found under the pushed directory."""
+
+    path: str  # relative to the pushed directory, `/`-separated, no trailing slash
+    abs_path: str
+    mode: int  # permission bits only
+    size: int
+    mtime: float
+    sha1: str = ""  # regular files, once hashed
+    link_target: str | None = None  # symlinks only
+    is_dir: bool = False
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.link_target is not None
+
+    @property
+    def is_regular(self) -> bool:
+        return not self.is_dir and self.link_target is None
+
+    def fingerprint(self) -> Resource:
+        return Resource(path=self.path, sha1=self.sha1, size=self.size, mode=f"{self.mode:o}")
+
+
+def _entry(full: str, rel: str, st: os.stat_result) -> LocalFile | None:
+    mode = stat.S_IMODE(st.st_mode) & 0o777
+    if stat.S_ISLNK(st.st_mode):
+        return LocalFile(rel, full, mode, st.st_size, st.st_mtime, link_target=os.readlink(full))
+    if stat.S_ISDIR(st.st_mode):
+        return LocalFile(rel, full, DIR_MODE, 0, st.st_mtime, is_dir=True)
+    if stat.S_ISREG(st.st_mode):
+        return LocalFile(rel, full, mode, st.st_size, st.st_mtime)
+    return None  # sockets, fifos and devices have no place in a package
+
+
+def walk_tree(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> Iterator[LocalFile]:
+    """Every directory, file and symlink under `root` that `ignore` keeps, unhashed.
+
+    The order is the cf CLI's (Go's filepath.Walk): depth first, names sorted, each directory
+    before what it holds. Symlinks are kept as links and never followed. An ignored directory is
+    not entered at all, which keeps a big `.git` from costing anything.
+    """
+    base = os.path.realpath(os.fspath(root))
+    rules = ignore if ignore is not None else CfIgnore.from_directory(base)
+
+    def visit(directory: str, prefix: str) -> Iterator[LocalFile]:
+        with os.scandir(directory) as listing:
+            children = sorted(listing, key=lambda child: child.name)
+        for child in children:
+            rel = prefix + child.name
+            st = child.stat(follow_symlinks=False)
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if rules.matches(rel, is_dir=is_dir):
+                continue
+            entry = _entry(child.path, rel, st)
+            if entry is None:
+                continue
+            yield entry
+            if is_dir:
+                yield from visit(child.path, rel + "/")
+
+    yield from visit(base, "")
+
+
+def hash_file(path: str) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)  # CF's resource cache is keyed by sha1
+    with open(path, "rb") as fileobj:
+        while chunk := fileobj.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
+    # Zip timestamps cover 1980..2107 only.
+    year, month, day, hour, minute, second = time.localtime(mtime)[:6]
+    if year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    if year > 2107:
+        return (2107, 12, 31, 23, 59, 58)
+    return (year, month, day, hour, minute, second)
+
+
+class ZipBuilder:
+    """Writes push entries as the cf CLI does: modes kept, directories as `name/` entries with mode
+    0755, symlinks as links. Files are hashed in the same read that zips them."""
+
+    def __init__(self, fileobj: IO[bytes], compresslevel: int = 1) -> None:
+        self._zip = zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel)
+        self.entries = 0
+        self.file_bytes = 0
+
+    def _info(self, name: str, entry: LocalFile, attr: int) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=_zip_time(entry.mtime))
+        info.create_system = 3  # Unix, so that unzip reads the mode bits
+        info.external_attr = attr
+        self.entries += 1
+        return info
+
+    def add(self, entry: LocalFile) -> str:
+        """Add one entry; returns the sha1 of a regular file's bytes as zipped ("" for the rest)."""
+        if entry.is_dir:
+            # The cf CLI sets the permission bits without the directory type, as here.
+            info = self._info(entry.path + "/", entry, (REGULAR_FILE | DIR_MODE) << 16)
+            self._zip.writestr(info, b"", zipfile.ZIP_STORED)
+            return ""
+        if entry.link_target is not None:
+            info = self._info(entry.path, entry, SYMLINK_ATTR)
+            self._zip.writestr(info, os.fsencode(entry.link_target), zipfile.ZIP_STORED)
+            return ""
+        info = self._info(entry.path, entry, (REGULAR_FILE | entry.mode) << 16)
+        suffix = os.path.splitext(entry.path)[1].lower()
+        info.compress_type = zipfile.ZIP_STORED if suffix in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
+        digest = hashlib.sha1(usedforsecurity=False)
+        with open(entry.abs_path, "rb") as src:
+            if entry.size <= WHOLE_READ_LIMIT:
+                data = src.read()
+                digest.update(data)
+                self._zip.writestr(info, data)
+                self.file_bytes += len(data)
+            else:
+                info.file_size = entry.size  # lets zipfile choose zip64 before writing
+                with self._zip.open(info, "w") as dst:
+                    while chunk := src.read(CHUNK_SIZE):
+                        digest.update(chunk)
+                        dst.write(chunk)
+                        self.file_bytes += len(chunk)
+        sha1 = digest.hexdigest()
+        if entry.sha1 and entry.sha1 != sha1:
+            raise FileChangedError(f"{entry.abs_path} changed while it was being pushed")
+        return sha1
+
+    def close(self) -> None:
+        self._zip.close()
