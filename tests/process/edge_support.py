@@ -83,6 +83,25 @@ def multipart_head(boundary: str, name: str, filename: str | None = None) -> byt
     return f"--{boundary}\r\nContent-Disposition: {disposition}{extra}\r\n\r\n".encode()
 
 
+def new_package(url: str, headers: dict[str, str]) -> str:
+    """A fresh org, space and app over the API, and a bits package of that app awaiting upload."""
+    import uuid
+
+    import httpx
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        r = httpx.post(url + path, json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    org = post("/v3/organizations", {"name": f"o-{uuid.uuid4().hex[:6]}"})
+    space = post("/v3/spaces", {"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}})
+    app = post("/v3/apps", {"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}})
+    return str(
+        post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}})["guid"]
+    )
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 
-import httpx
 import pytest
 
 from tests.factories import make_zip
 from tests.process.conftest import PROCESSES, mint, running_server
-from tests.process.edge_support import close_all, connect, head_bytes, multipart_head, read_answer
+from tests.process.edge_support import close_all, connect, head_bytes, multipart_head, new_package, read_answer
 
 
 @pytest.fixture(autouse=True)
 def _close_sockets():
     yield
     close_all()
-
-
-def new_package(url: str, headers: dict[str, str]) -> str:
-    post = lambda path, body: httpx.post(url + path, json=body, headers=headers).json()  # noqa: E731
-    org = post("/v3/organizations", {"name": f"o-{uuid.uuid4().hex[:6]}"})
-    space = post("/v3/spaces", {"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}})
-    app = post("/v3/apps", {"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}})
-    return post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}})["guid"]
 
 
 def refused(url: str) -> bool:

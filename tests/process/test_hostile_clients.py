@@ -23,6 +23,7 @@ from tests.process.edge_support import (
     files_under,
     head_bytes,
     multipart_head,
+    new_package,
     read_answer,
     rss_kib,
 )
@@ -77,12 +78,7 @@ class Edge:
         return files_under(self.data_dir / "blobstore" / "staging")
 
     def package(self) -> str:
-        h = self.admin
-        post = lambda path, body: httpx.post(self.url + path, json=body, headers=h).json()  # noqa: E731
-        org = post("/v3/organizations", {"name": f"o-{uuid.uuid4().hex[:6]}"})
-        space = post("/v3/spaces", {"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}})
-        app = post("/v3/apps", {"name": "a", "relationships": {"space": {"data": {"guid": space["guid"]}}}})
-        return post("/v3/packages", {"type": "bits", "relationships": {"app": {"data": {"guid": app["guid"]}}}})["guid"]
+        return new_package(self.url, self.admin)
 
     def state(self, guid: str) -> str:
         return httpx.get(f"{self.url}/v3/packages/{guid}", headers=self.admin).json()["state"]
