@@ -61,6 +61,21 @@ class ScannedEntry:
     link_target: str | None = None
 
 
+class _SpoolFailed(Exception):
+    """Writing a spooled copy failed (a full disk): the store's fault, not the archive's."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _write_spooled(sink: BinaryIO, chunk: bytes) -> None:
+    try:
+        sink.write(chunk)
+    except OSError as e:
+        raise _SpoolFailed(e) from e
+
+
 def invalid_zip() -> AppBitsUploadInvalid:
     return AppBitsUploadInvalid("Invalid zip archive.")
 
@@ -249,11 +264,13 @@ def _stream_entries(
                 digest.update(chunk)
                 crc = zlib.crc32(chunk, crc)
                 if sink is not None:
-                    sink.write(chunk)
+                    _write_spooled(sink, chunk)
                 if is_link:
                     target += chunk
                     if len(target) > MAX_LINK_TARGET:
                         raise _bad_link(info.filename)
+        except _SpoolFailed as e:
+            raise e.error from None
         except (zlib.error, OSError, EOFError):
             raise invalid_zip() from None
         finally:

@@ -82,6 +82,11 @@ def list_statement(
     return stmt
 
 
+def lock_app_packages(session: Session, app_guid: str) -> None:
+    """Serialise retention per app: the app row's lock on PostgreSQL (SQLite's writers are serial)."""
+    session.execute(select(App.id).where(App.guid == app_guid).with_for_update())
+
+
 def older_valid_packages(session: Session, app_guid: str, keep: int) -> list[Package]:
     """READY/FAILED packages of an app beyond the newest `keep` (CC's bits_expiration)."""
     from capi_packages.packages.models import PackageState

@@ -160,7 +160,13 @@ def _dig(value: Any, *keys: str) -> Any:
 
 
 def expire_old_packages(session: Session, settings: Settings, app_guid: str) -> list[Package]:
-    """READY/FAILED packages beyond max_valid_packages_stored become EXPIRED; blobs go by job."""
+    """READY/FAILED packages beyond max_valid_packages_stored become EXPIRED; blobs go by job.
+
+    Two workers finishing packages of one app must not both count before either commits, so the
+    count is taken under a per-app lock that lasts until the caller's transaction ends.
+    """
+    session.flush()
+    repository.lock_app_packages(session, app_guid)
     expired = repository.older_valid_packages(session, app_guid, settings.max_valid_packages_stored)
     for pkg in expired:
         pkg.state = PackageState.EXPIRED
