@@ -28,7 +28,7 @@ $(BIN)/capi-packages: pyproject.toml requirements.lock
 install: $(BIN)/capi-packages ## Create the virtualenv and install the project with its dev tools, at the locked versions
 
 lock: ## Re-resolve requirements.lock from the ranges in pyproject.toml
-	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra s3 \
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev --extra postgres --extra s3 --unsafe-package capi-packages --unsafe-package pip --unsafe-package setuptools \
 		--output-file requirements.lock pyproject.toml
 
 fmt: install ## Format the code and apply the safe lint fixes
