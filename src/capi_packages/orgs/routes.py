@@ -6,11 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.orgs import service
 from capi_packages.orgs.schemas import (
+    APPS_LIST,
+    ORGANIZATIONS_LIST,
+    ROLES_LIST,
+    SPACES_LIST,
     app_resource,
     organization_resource,
     role_resource,
@@ -32,11 +36,9 @@ def create_organization(perms: Perms, body: JsonBody, session: DbSession, urls: 
 
 @router.get("/v3/organizations")
 def list_organizations(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.ORGANIZATIONS)
-    rows, total = service.list_orgs(session, perms, query)
-    return list_params.list_body(
-        urls.v3("/organizations"), query, rows, total, lambda o: organization_resource(o, urls)
-    )
+    query = list_query(request, ORGANIZATIONS_LIST)
+    page = service.list_orgs(session, perms, query)
+    return list_body(urls.v3("/organizations"), query, page, lambda o: organization_resource(o, urls))
 
 
 @router.get("/v3/organizations/{guid}")
@@ -62,9 +64,9 @@ def create_space(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -
 
 @router.get("/v3/spaces")
 def list_spaces(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.SPACES)
-    rows, total = service.list_spaces(session, perms, query)
-    return list_params.list_body(urls.v3("/spaces"), query, rows, total, lambda s: space_resource(s, urls))
+    query = list_query(request, SPACES_LIST)
+    page = service.list_spaces(session, perms, query)
+    return list_body(urls.v3("/spaces"), query, page, lambda s: space_resource(s, urls))
 
 
 @router.get("/v3/spaces/{guid}")
@@ -85,9 +87,9 @@ def create_app(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> 
 
 @router.get("/v3/apps")
 def list_apps(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.APPS)
-    rows, total = service.list_apps(session, perms, query)
-    return list_params.list_body(urls.v3("/apps"), query, rows, total, lambda a: app_resource(a, urls))
+    query = list_query(request, APPS_LIST)
+    page = service.list_apps(session, perms, query)
+    return list_body(urls.v3("/apps"), query, page, lambda a: app_resource(a, urls))
 
 
 @router.get("/v3/apps/{guid}")
@@ -108,9 +110,9 @@ def create_role(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) ->
 
 @router.get("/v3/roles")
 def list_roles(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.ROLES)
-    rows, total = service.list_roles(session, perms, query)
-    return list_params.list_body(urls.v3("/roles"), query, rows, total, lambda r: role_resource(r, urls))
+    query = list_query(request, ROLES_LIST)
+    page = service.list_roles(session, perms, query)
+    return list_body(urls.v3("/roles"), query, page, lambda r: role_resource(r, urls))
 
 
 @router.get("/v3/roles/{guid}")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from capi_packages.auth.permissions import Permissions
 from capi_packages.db.base import utcnow
-from capi_packages.db.paging import paginate
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.queue import enqueue
+from capi_packages.listing import ListQuery, Page
 from capi_packages.messages import (
     name_field,
     raise_if,
@@ -60,14 +60,8 @@ def get_org(session: Session, perms: Permissions, guid: str) -> Organization:
     return org
 
 
-def list_orgs(session: Session, perms: Permissions, query: Any) -> tuple[list[Organization], int]:
-    stmt = select(Organization)
-    ids = perms.readable_org_ids()
-    if ids is not None:
-        stmt = stmt.where(Organization.id.in_(ids))
-    stmt = repo.filter_in(stmt, Organization.name, query.filters.get("names"))
-    stmt = repo.filter_in(stmt, Organization.guid, query.filters.get("guids"))
-    return paginate(session, stmt, Organization, query)
+def list_orgs(session: Session, perms: Permissions, query: ListQuery) -> Page[Organization]:
+    return repo.list_orgs(session, perms.readable_org_ids(), query)
 
 
 def update_org(session: Session, perms: Permissions, guid: str, raw: Any) -> Organization:
@@ -122,15 +116,8 @@ def get_space(session: Session, perms: Permissions, guid: str) -> Space:
     return space
 
 
-def list_spaces(session: Session, perms: Permissions, query: Any) -> tuple[list[Space], int]:
-    stmt = select(Space).join(Organization, Space.organization_id == Organization.id)
-    ids = perms.readable_space_ids()
-    if ids is not None:
-        stmt = stmt.where(Space.id.in_(ids))
-    stmt = repo.filter_in(stmt, Space.name, query.filters.get("names"))
-    stmt = repo.filter_in(stmt, Space.guid, query.filters.get("guids"))
-    stmt = repo.filter_in(stmt, Organization.guid, query.filters.get("organization_guids"))
-    return paginate(session, stmt, Space, query)
+def list_spaces(session: Session, perms: Permissions, query: ListQuery) -> Page[Space]:
+    return repo.list_spaces(session, perms.readable_space_ids(), query)
 
 
 def delete_space(session: Session, perms: Permissions, guid: str) -> Job:
@@ -186,18 +173,8 @@ def get_app(session: Session, perms: Permissions, guid: str) -> App:
     return app
 
 
-def list_apps(session: Session, perms: Permissions, query: Any) -> tuple[list[App], int]:
-    stmt = (
-        select(App).join(Space, App.space_id == Space.id).join(Organization, Space.organization_id == Organization.id)
-    )
-    ids = perms.readable_space_ids()
-    if ids is not None:
-        stmt = stmt.where(App.space_id.in_(ids))
-    stmt = repo.filter_in(stmt, App.name, query.filters.get("names"))
-    stmt = repo.filter_in(stmt, App.guid, query.filters.get("guids"))
-    stmt = repo.filter_in(stmt, Space.guid, query.filters.get("space_guids"))
-    stmt = repo.filter_in(stmt, Organization.guid, query.filters.get("organization_guids"))
-    return paginate(session, stmt, App, query)
+def list_apps(session: Session, perms: Permissions, query: ListQuery) -> Page[App]:
+    return repo.list_apps(session, perms.readable_space_ids(), query)
 
 
 def delete_app(session: Session, perms: Permissions, guid: str) -> Job:
@@ -280,23 +257,16 @@ def get_role(session: Session, perms: Permissions, guid: str) -> Role:
     return role
 
 
-def list_roles(session: Session, perms: Permissions, query: Any) -> tuple[list[Role], int]:
-    stmt = select(Role)
+def list_roles(session: Session, perms: Permissions, query: ListQuery) -> Page[Role]:
+    """Roles in readable spaces and orgs, and the caller's own roles anywhere."""
+    visibility = None
     if not perms.claims.can_read_globally:
         spaces = perms.readable_space_ids() or set()
         orgs = perms.readable_org_ids() or set()
-        stmt = stmt.where(
-            Role.space_id.in_(spaces) | Role.organization_id.in_(orgs) | (Role.user_guid == perms.claims.user_id)
+        visibility = or_(
+            Role.space_id.in_(spaces), Role.organization_id.in_(orgs), Role.user_guid == perms.claims.user_id
         )
-    stmt = repo.filter_in(stmt, Role.guid, query.filters.get("guids"))
-    stmt = repo.filter_in(stmt, Role.type, query.filters.get("types"))
-    stmt = repo.filter_in(stmt, Role.user_guid, query.filters.get("user_guids"))
-    if query.filters.get("space_guids") is not None:
-        stmt = stmt.where(Role.space_id.in_(select(Space.id).where(Space.guid.in_(query.filters["space_guids"]))))
-    if query.filters.get("organization_guids") is not None:
-        org_ids = select(Organization.id).where(Organization.guid.in_(query.filters["organization_guids"]))
-        stmt = stmt.where(Role.organization_id.in_(org_ids))
-    return paginate(session, stmt, Role, query)
+    return repo.list_roles(session, visibility, query)
 
 
 def delete_role(session: Session, perms: Permissions, guid: str) -> Job:
