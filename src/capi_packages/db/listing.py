@@ -47,26 +47,31 @@ def _label_rows(label_model: Any, req: Requirement) -> list[ColumnElement[bool]]
     return [label_model.key_prefix == prefix, label_model.key_name == name]
 
 
-def label_clauses(label_model: Any, owner_guid: Any, requirements: Sequence[Requirement]) -> list[ColumnElement[bool]]:
+def label_clauses(
+    label_model: Any, owner_guid: Any, requirements: Sequence[Requirement], *, from_index: bool = False
+) -> list[ColumnElement[bool]]:
     """A label_selector as conditions on the owning rows, one per requirement (CC ANDs them).
 
     `label_model` has resource_guid, key_prefix, key_name and value; `owner_guid` is the owner's
-    guid column. Each condition is a correlated EXISTS, which lets a page in id order stop as soon
-    as it is full.
+    guid column. By default each condition is a correlated EXISTS, which lets a page in id order
+    stop as soon as it is full: best when many rows match. `from_index` asks instead for the guids
+    the label index holds (`owner_guid IN (...)`), which costs what the matching labels cost: best
+    for counting, and for pages when few rows match.
     """
     clauses: list[ColumnElement[bool]] = []
     for req in requirements:
-        base = [label_model.resource_guid == owner_guid, *_label_rows(label_model, req)]
-        if req.operator == "exists":
-            clauses.append(exists().where(*base))
-        elif req.operator == "not_exists":
-            clauses.append(not_(exists().where(*base)))
-        elif not req.values:
+        key = _label_rows(label_model, req)
+        if req.operator in ("in", "equal", "not_equal", "notin") and not req.values:
             # `key=` and `key in ()` name no value, so nothing matches; their negations match everything.
             clauses.append(false() if req.operator in ("in", "equal") else true())
+            continue
+        if req.operator not in ("exists", "not_exists"):
+            key.append(label_model.value.in_(req.values))
+        if from_index:
+            owners = owner_guid.in_(select(label_model.resource_guid).where(*key))
         else:
-            valued = exists().where(*base, label_model.value.in_(req.values))
-            clauses.append(valued if req.operator in ("in", "equal") else not_(valued))
+            owners = exists().where(label_model.resource_guid == owner_guid, *key)
+        clauses.append(owners if req.operator in ("in", "equal", "exists") else not_(owners))
     return clauses
 
 
@@ -105,6 +110,11 @@ def order_clauses(
     return [column.asc(), model.guid.asc()]
 
 
+def count_rows(session: Session, stmt: Select[Any]) -> int:
+    """The number of rows `stmt` selects (its own columns and order do not matter)."""
+    return int(session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0)
+
+
 def fetch_page(
     session: Session,
     stmt: Select[Any],
@@ -112,12 +122,11 @@ def fetch_page(
     query: ListQuery,
     *,
     order_columns: Mapping[str, InstrumentedAttribute[Any]] | None = None,
-    count: Select[Any] | None = None,
+    total: int | None = None,
 ) -> Page[Any]:
-    """The query's page of `stmt` (a select of `model`) and the total; `count` replaces the default count."""
-    if count is None:
-        count = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
-    total = session.scalar(count) or 0
+    """The query's page of `stmt` (a select of `model`) with the total, counted unless given."""
+    if total is None:
+        total = count_rows(session, stmt)
     ordered = stmt.order_by(*order_clauses(query, model, order_columns))
     rows = session.scalars(ordered.offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
-    return Page(list(rows), int(total))
+    return Page(list(rows), total)

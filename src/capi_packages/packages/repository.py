@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from capi_packages.db.listing import fetch_page, label_clauses, label_count, timestamp_clauses
+from capi_packages.db.listing import count_rows, fetch_page, label_clauses, label_count, timestamp_clauses
 from capi_packages.listing import ListQuery, Page
 from capi_packages.orgs.models import App, Organization, Space
 from capi_packages.packages.models import Package, PackageLabel
+
+# Up to this many packages matching a label selector are read from the label index and sorted.
+SPARSE_MATCHES = 2000
 
 
 def find_package(session: Session, guid: str) -> Package | None:
@@ -56,11 +59,19 @@ def list_packages(
         spaces = select(Space.id).where(Space.organization_id.in_(orgs))
         conditions.append(Package.app_guid.in_(select(App.guid).where(App.space_id.in_(spaces))))
     conditions += timestamp_clauses(Package, query.timestamps)
-    count = None
-    if query.label_selector and not conditions:
-        count = label_count(PackageLabel, query.label_selector)
-    conditions += label_clauses(PackageLabel, Package.guid, query.label_selector or [])
-    return fetch_page(session, select(Package).where(*conditions), Package, query, count=count)
+    selector = query.label_selector or []
+    if not selector:
+        return fetch_page(session, select(Package).where(*conditions), Package, query)
+    by_index = label_clauses(PackageLabel, Package.guid, selector, from_index=True)
+    only_labels = label_count(PackageLabel, selector) if not conditions else None
+    if only_labels is not None:
+        total = int(session.scalar(only_labels) or 0)
+    else:
+        total = count_rows(session, select(Package).where(*conditions, *by_index))
+    # Few matches: read them from the label index and sort them; many: walk the packages in order
+    # and stop when the page is full.
+    labels = by_index if total <= SPARSE_MATCHES else label_clauses(PackageLabel, Package.guid, selector)
+    return fetch_page(session, select(Package).where(*conditions, *labels), Package, query, total=total)
 
 
 def older_valid_packages(session: Session, app_guid: str, keep: int) -> list[Package]:
