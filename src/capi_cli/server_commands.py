@@ -92,15 +92,23 @@ def worker(data_dir: Path | None, once: bool) -> None:
 
 @click.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (CAPI_DATA_DIR).")
-@click.option("--user-id", required=True, help="The token's user_id (any string; roles name it).")
+@click.option("--user-id", default=None, help="The token's user_id (any string; roles name it).")
+@click.option("--user", "login", default=None, help="A local user (from `users add`): its guid, name and admin scope.")
 @click.option("--user-name", default=None, help="The token's user_name (default: the user id).")
 @click.option("--admin", is_flag=True, help="Add cloud_controller.admin.")
 @click.option("--scope", "scopes", multiple=True, help="Replace the scopes with exactly these (repeatable).")
 @click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default CAPI_TOKEN_TTL_SECONDS, 3600).")
 def token(
-    data_dir: Path | None, user_id: str, user_name: str | None, admin: bool, scopes: tuple[str, ...], ttl: int | None
+    data_dir: Path | None,
+    user_id: str | None,
+    login: str | None,
+    user_name: str | None,
+    admin: bool,
+    scopes: tuple[str, ...],
+    ttl: int | None,
 ) -> None:
-    """Print a bearer token that a server using the same data dir accepts.
+    """Print a bearer token that a server using the same data dir accepts (its user_id is the
+    guid of a local user with --user, or any string with --user-id).
 
     Example: curl -H "Authorization: bearer $(capi-packages token --user-id alice --admin)" localhost:8080/v3/packages
     """
@@ -108,6 +116,17 @@ def token(
     from capi_packages.auth.tokens import ADMIN, DEFAULT_SCOPES, mint_token
 
     settings = _settings(data_dir=data_dir)
+    if (user_id is None) == (login is None):
+        raise click.UsageError("give exactly one of --user-id and --user")
+    if login is not None:
+        from capi_packages.login.service import find_login
+
+        with _user_session(data_dir) as session:
+            found = find_login(session, login)
+        if found is None or found.kind != "user":
+            raise click.ClickException(f"no local user named {login!r}")
+        user_id, user_name, admin = found.guid, found.username, admin or found.admin
+    assert user_id is not None
     chosen = list(scopes) if scopes else [*DEFAULT_SCOPES, *([ADMIN] if admin else [])]
     key = load_or_create_signing_key(settings.signing_key_file)
     click.echo(

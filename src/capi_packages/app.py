@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from capi_packages import __version__
+from capi_packages.apps import routes as app_routes
 from capi_packages.auth.keys import load_or_create_signing_key
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
@@ -25,13 +26,19 @@ from capi_packages.jobs import routes as job_routes
 from capi_packages.jobs.registry import Registry
 from capi_packages.jobs.worker import Worker
 from capi_packages.login import routes as login_routes
+from capi_packages.manifests import jobs as manifest_jobs
+from capi_packages.manifests import routes as manifest_routes
 from capi_packages.orgs import jobs as org_jobs
 from capi_packages.orgs import routes as org_routes
 from capi_packages.packages import bits_routes, upload_job
 from capi_packages.packages import jobs as package_jobs
 from capi_packages.packages import routes as package_routes
+from capi_packages.processes import routes as process_routes
 from capi_packages.resource_matches import routes as resource_match_routes
+from capi_packages.roles import routes as role_routes
 from capi_packages.settings import Settings
+from capi_packages.users import jobs as user_jobs
+from capi_packages.users import routes as user_routes
 
 CC_API_VERSION = "3.195.0"
 log = logging.getLogger("capi_packages")
@@ -42,6 +49,8 @@ def build_registry() -> Registry:
     package_jobs.register(registry)
     upload_job.register(registry)
     org_jobs.register(registry)
+    user_jobs.register(registry)
+    manifest_jobs.register(registry)
     return registry
 
 
@@ -98,6 +107,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(package_routes.router)
     app.include_router(resource_match_routes.router)
     app.include_router(org_routes.router)
+    app.include_router(role_routes.router)
+    app.include_router(user_routes.router)
+    app.include_router(process_routes.router)
+    app.include_router(app_routes.router)
+    app.include_router(manifest_routes.router)
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
 
@@ -108,7 +122,19 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v3", include_in_schema=False)
     def v3_root() -> JSONResponse:
         base = settings.base_url
-        names = ["apps", "jobs", "organizations", "packages", "resource_matches", "roles", "spaces"]
+        names = [
+            "apps",
+            "deployments",
+            "jobs",
+            "organizations",
+            "packages",
+            "processes",
+            "resource_matches",
+            "roles",
+            "routes",
+            "spaces",
+            "users",
+        ]
         links: dict[str, Any] = {"self": {"href": f"{base}/v3"}}
         links.update({n: {"href": f"{base}/v3/{n}"} for n in names})
         return JSONResponse({"links": links})

@@ -3,6 +3,7 @@
 ApiError
  ├── InvalidAuthToken (1000, 401)          ├── UnprocessableEntity (10008, 422)
  ├── MessageParseError (1001, 400)         ├── ResourceNotFound (10010, 404)
+ ├── BadRequest (1004, 400)                │
  ├── NotFound (10000, 404)                 ├── ServiceUnavailable (10015, 503)
  ├── UnknownError (10001, 500)             ├── OrgSuspended / SpaceSuspended (10017/10019, 403)
  ├── NotAuthenticated (10002, 401)         ├── ResourceBeingDeleted (10020, 422)
@@ -75,6 +76,10 @@ class NotAuthorized(ApiError):
     template = "You are not authorized to perform the requested action"
 
 
+class BadRequest(ApiError):
+    code, name, status, template = 1004, "BadRequest", 400, "Bad request: {0}"
+
+
 class InvalidRequest(ApiError):
     code, name, status, template = 10004, "InvalidRequest", 400, "The request is invalid"
 
@@ -84,9 +89,9 @@ class BadQueryParameter(ApiError):
     template = "The query parameter is invalid: {0}"
 
     def __init__(self, messages: str | list[str]) -> None:
-        if isinstance(messages, list):
-            messages = ", ".join(messages)
-        super().__init__(messages)
+        # Kept apart: some list endpoints report the same messages as CF-UnprocessableEntity.
+        self.messages = messages if isinstance(messages, list) else [messages]
+        super().__init__(", ".join(self.messages))
 
 
 class UnprocessableEntity(ApiError):
@@ -184,3 +189,16 @@ class LabelLimitExceeded(ApiError):
 class AnnotationLimitExceeded(ApiError):
     code, name, status = 390023, "AnnotationLimitExceeded", 422
     template = "Failed to add {0} annotations because it would exceed maximum of {1}"
+
+
+class CompoundError(ApiError):
+    """Several errors answered at once (CC's CompoundError); rendered as one envelope entry each."""
+
+    code, name, status = 10008, "UnprocessableEntity", 422
+
+    def __init__(self, errors: list[ApiError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(e.detail for e in errors))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.errors[0].to_dict()

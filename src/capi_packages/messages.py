@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -82,3 +83,26 @@ def name_field(body: dict[str, Any], *, required: bool = True, max_len: int = 25
 def raise_if(messages: list[str]) -> None:
     if messages:
         raise UnprocessableEntity(messages)
+
+
+_RESERVED_ENV = (("VCAP_", "cannot start with VCAP_"), ("VMC", "cannot start with VMC_"))
+
+
+def env_var_messages(value: Any, label: str, *, string_values: bool) -> list[str]:
+    """CC's environment variable validators: keys only, or keys and string values."""
+    if not isinstance(value, dict):
+        return [f"{label} must be an object"]
+    msgs: list[str] = []
+    for key, inner in value.items():
+        if not isinstance(key, str):
+            msgs.append(f"{label} key must be a string")
+        elif not key:
+            msgs.append(f"{label} key must be a minimum length of 1")
+        elif reserved := next((m for prefix, m in _RESERVED_ENV if key.upper().startswith(prefix)), None):
+            msgs.append(f"{label} {reserved}")
+        elif key.upper() == "PORT":
+            msgs.append(f"{label} cannot set PORT")
+        elif string_values and inner is not None and not isinstance(inner, str):
+            shown = json.dumps(inner, separators=(",", ":"))
+            msgs.append(f"Non-string value in environment variable for key '{key}', value '{shown}'")
+    return msgs

@@ -16,9 +16,22 @@ def test_an_org_a_space_and_an_app_are_created_listed_and_read(api):
     assert app["relationships"] == {"space": {"data": {"guid": world.space["guid"]}}}
 
 
-def test_metadata_on_setup_resources_is_refused_not_dropped(api):
-    r = api.client.post("/v3/organizations", headers=api.admin, json={"name": "m", "metadata": {"labels": {"a": "b"}}})
-    assert_error(r, 422, 10008, "CF-UnprocessableEntity", "Unknown field(s): 'metadata'")
+def test_labels_and_annotations_on_orgs_and_spaces_are_kept_and_merged(api):
+    org = api.ok("POST", "/v3/organizations", 201, json={"name": "m", "metadata": {"labels": {"a": "b"}}})
+    assert org["metadata"] == {"labels": {"a": "b"}, "annotations": {}}
+    patched = api.ok(
+        "PATCH", f"/v3/organizations/{org['guid']}", 200, json={"metadata": {"labels": {"a": None, "c": "d"}}}
+    )
+    assert patched["metadata"]["labels"] == {"c": "d"}
+    space = api.create_space(org["guid"])
+    r = api.client.patch(f"/v3/spaces/{space['guid']}", headers=api.admin, json={"metadata": {"labels": {"-x": "y"}}})
+    assert_error(
+        r, 422, 10008, "CF-UnprocessableEntity", "Metadata label key error: '-x' starts or ends with invalid characters"
+    )
+    renamed = api.ok(
+        "PATCH", f"/v3/spaces/{space['guid']}", 200, json={"name": "s2", "metadata": {"annotations": {"n": "v"}}}
+    )
+    assert renamed["name"] == "s2" and renamed["metadata"]["annotations"] == {"n": "v"}
 
 
 def test_a_duplicate_org_name_is_unprocessable(api):

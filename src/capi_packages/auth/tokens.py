@@ -29,6 +29,12 @@ class Claims:
     email: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     client_id: str | None = None
+    # The user's identity provider (UAA's `origin`); None for a client acting as itself.
+    origin: str | None = None
+
+    @property
+    def is_client(self) -> bool:
+        return self.origin is None
 
     @property
     def is_admin(self) -> bool:
@@ -174,4 +180,13 @@ def _claims_from(payload: dict[str, Any]) -> Claims:
         email=payload.get("email"),
         scopes=frozenset(s for s in scope if isinstance(s, str)),
         client_id=payload.get("client_id"),
+        origin=_origin(payload),
     )
+
+
+def _origin(payload: dict[str, Any]) -> str | None:
+    if payload.get("grant_type") == "client_credentials" or not payload.get("user_id"):
+        return None
+    origin = payload.get("origin")
+    # UAA always names the origin of a user token; `uaa` is its own user store.
+    return origin if isinstance(origin, str) and origin else "uaa"

@@ -15,6 +15,7 @@ from capi_packages.db.session import READ_ONLY
 from capi_packages.errors import MessageParseError, NotAuthorized, PayloadTooLarge
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.settings import Settings
+from capi_packages.users.service import record_token_user
 
 
 def get_settings(request: Request) -> Settings:
@@ -84,7 +85,10 @@ def get_urls(request: Request) -> UrlBuilder:
 Urls = Annotated[UrlBuilder, Depends(get_urls)]
 
 
-def get_permissions(session: DbSession, claims: CurrentUser) -> Permissions:
+def get_permissions(request: Request, claims: CurrentUser, session: DbSession) -> Permissions:
+    # Claims before the session: the token's user is recorded before the request's transaction
+    # begins, so the request sees it.
+    record_token_user(request.app.state.sessionmaker, claims)
     return Permissions(session, claims)
 
 

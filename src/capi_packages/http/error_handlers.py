@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capi_packages.errors import (
     ApiError,
+    CompoundError,
     InvalidAuthToken,
     NotAuthenticated,
     NotFound,
@@ -26,6 +27,8 @@ log = logging.getLogger("capi_packages.http")
 
 
 def envelope(err: ApiError) -> dict[str, Any]:
+    if isinstance(err, CompoundError):
+        return {"errors": [e.to_dict() for e in err.errors]}
     return {"errors": [err.to_dict()]}
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote_plus
 
 from starlette.requests import Request
 
+from capi_packages.errors import BadQueryParameter, UnprocessableEntity
 from capi_packages.listing import ListQuery, ListSpec, Page, parse_list_query
 
 T = TypeVar("T")
@@ -60,3 +61,18 @@ def pagination_block(
 def list_body(base_url: str, query: ListQuery, page: Page[T], present: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     """The whole list answer: `pagination` first, then `resources` in page order."""
     return {"pagination": pagination_block(base_url, query, page.total), "resources": [present(r) for r in page.rows]}
+
+
+def list_query_unprocessable(request: Request, spec: ListSpec, extra: Callable[[ListQuery], list[str]]) -> ListQuery:
+    """For list endpoints whose controller reports query problems as 422 (users, roles), not 400."""
+    try:
+        query = list_query(request, spec)
+    except BadQueryParameter as error:
+        raise UnprocessableEntity(error.messages) from error
+    raise_unprocessable(extra(query))
+    return query
+
+
+def raise_unprocessable(messages: list[str]) -> None:
+    if messages:
+        raise UnprocessableEntity(messages)

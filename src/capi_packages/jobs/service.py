@@ -14,6 +14,7 @@ from capi_packages.jobs.models import Job, JobState
 from capi_packages.messages import timestamp
 from capi_packages.orgs.models import App, Organization, Space
 from capi_packages.packages.models import Package
+from capi_packages.users.models import User
 
 # resource_type → (model, plural path): a job links to its resource while that still exists.
 RESOURCE_MODELS: dict[str, tuple[type[Any], str]] = {
@@ -21,6 +22,7 @@ RESOURCE_MODELS: dict[str, tuple[type[Any], str]] = {
     "app": (App, "apps"),
     "space": (Space, "spaces"),
     "organization": (Organization, "organizations"),
+    "user": (User, "users"),
 }
 
 

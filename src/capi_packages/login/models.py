@@ -1,4 +1,4 @@
-"""Local users and OAuth clients whose passwords and secrets this service checks."""
+"""Local logins and OAuth clients whose passwords and secrets this service checks."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from capi_packages.db.base import Base, GuidMixin, TimestampMixin
 
 
-class User(GuidMixin, TimestampMixin, Base):
-    """A login: `kind` is `user` (password grant) or `client` (client_credentials grant)."""
+class Login(GuidMixin, TimestampMixin, Base):
+    """A credential: `kind` is `user` (password grant) or `client` (client_credentials grant).
 
-    __tablename__ = "users"
+    A user login's guid is its Cloud Foundry user's guid (the tokens' `user_id`); a client acts
+    as the user whose guid is its client id, as CC treats client tokens.
+    """
+
+    __tablename__ = "logins"
 
     username: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))

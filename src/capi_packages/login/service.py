@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from capi_packages.auth.keys import SigningKey
 from capi_packages.auth.tokens import ADMIN, DEFAULT_SCOPES, mint_token
-from capi_packages.login.models import User
+from capi_packages.login.models import Login
+from capi_packages.users.service import create_local_user, delete_user_now
 
 _hasher = PasswordHasher()
 PUBLIC_CLIENT = "cf"
@@ -40,29 +41,40 @@ class Issuer:
 
 
 # --- user management ---------------------------------------------------------------------------
-def add_user(session: Session, username: str, password: str, *, admin: bool = False, kind: str = "user") -> User:
-    if session.scalars(select(User).where(User.username == username)).first():
+def add_user(session: Session, username: str, password: str, *, admin: bool = False, kind: str = "user") -> Login:
+    """A login; a user login is also a Cloud Foundry user (origin `uaa`) with the same guid."""
+    if session.scalars(select(Login).where(Login.username == username)).first():
         raise ValueError(f"user {username!r} already exists")
-    user = User(username=username, password_hash=_hasher.hash(password), admin=admin, kind=kind)
-    session.add(user)
+    login = Login(username=username, password_hash=_hasher.hash(password), admin=admin, kind=kind)
+    session.add(login)
     session.flush()
-    return user
+    if kind == "user":
+        create_local_user(session, login.guid, username)
+    return login
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.id)))
+def list_users(session: Session) -> list[Login]:
+    return list(session.scalars(select(Login).order_by(Login.id)))
+
+
+def find_login(session: Session, username: str) -> Login | None:
+    return session.scalars(select(Login).where(Login.username == username)).first()
 
 
 def delete_user(session: Session, username: str) -> bool:
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
+    """Removes the login; a user login takes its Cloud Foundry user and that user's roles along."""
+    login = find_login(session, username)
+    if login is None:
         return False
-    session.delete(user)
+    if login.kind == "user":
+        delete_user_now(session, login.guid)
+    else:
+        session.delete(login)
     return True
 
 
-def _check_password(session: Session, username: str, password: str, kind: str) -> User | None:
-    user = session.scalars(select(User).where(User.username == username, User.kind == kind)).first()
+def _check_password(session: Session, username: str, password: str, kind: str) -> Login | None:
+    user = session.scalars(select(Login).where(Login.username == username, Login.kind == kind)).first()
     if user is None:
         _hasher.hash(password)  # same cost whether or not the name exists
         return None
@@ -142,7 +154,7 @@ def _token_answer(
     return answer
 
 
-def _user_scopes(user: User) -> list[str]:
+def _user_scopes(user: Login) -> list[str]:
     return [*USER_SCOPES, *([ADMIN] if user.admin else [])]
 
 
@@ -165,7 +177,7 @@ def refresh_grant(session: Session, issuer: Issuer, client_id: str, refresh_toke
         raise OAuthError(401, "invalid_token", "Invalid refresh token") from e
     if claims.get("grant_type") != "refresh_token":
         raise OAuthError(401, "invalid_token", "Invalid refresh token")
-    user = session.scalars(select(User).where(User.guid == claims.get("user_id"), User.kind == "user")).first()
+    user = session.scalars(select(Login).where(Login.guid == claims.get("user_id"), Login.kind == "user")).first()
     if user is None:
         raise OAuthError(401, "invalid_token", "Invalid refresh token (user no longer exists)")
     return _token_answer(issuer, user.guid, user.username, _user_scopes(user), client_id, "refresh_token", refresh=True)

@@ -98,3 +98,9 @@ def list_roles(session: Session, visibility: ColumnElement[bool] | None, query: 
         stmt = stmt.where(Role.organization_id.in_(orgs))
     stmt = stmt.where(*timestamp_clauses(Role, query.timestamps))
     return fetch_page(session, stmt, Role, query)
+
+
+def has_space_role_in_org(session: Session, user_guid: str, org_id: int) -> bool:
+    spaces = select(Space.id).where(Space.organization_id == org_id)
+    stmt = select(Role.id).where(Role.user_guid == user_guid, Role.space_id.in_(spaces))
+    return session.scalars(stmt).first() is not None

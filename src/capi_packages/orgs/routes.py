@@ -6,18 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
+from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.orgs import service
 from capi_packages.orgs.schemas import (
     APPS_LIST,
     ORGANIZATIONS_LIST,
-    ROLES_LIST,
     SPACES_LIST,
     app_resource,
     organization_resource,
-    role_resource,
     space_resource,
 )
 
@@ -30,8 +28,9 @@ def _accepted(urls: Any, job_guid: str) -> Response:
 
 # --- organizations ----------------------------------------------------------------------------
 @router.post("/v3/organizations", status_code=201)
-def create_organization(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
-    return JSONResponse(organization_resource(service.create_org(session, perms, body), urls), status_code=201)
+def create_organization(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    org = service.create_org(session, perms, settings, body)
+    return JSONResponse(organization_resource(org, urls), status_code=201)
 
 
 @router.get("/v3/organizations")
@@ -47,8 +46,10 @@ def get_organization(guid: str, perms: Perms, session: DbSession, urls: Urls) ->
 
 
 @router.patch("/v3/organizations/{guid}")
-def update_organization(guid: str, perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
-    return organization_resource(service.update_org(session, perms, guid, body), urls)
+def update_organization(
+    guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
+    return organization_resource(service.update_org(session, perms, settings, guid, body), urls)
 
 
 @router.delete("/v3/organizations/{guid}", status_code=202)
@@ -58,8 +59,8 @@ def delete_organization(guid: str, perms: Perms, session: DbSession, urls: Urls)
 
 # --- spaces -----------------------------------------------------------------------------------
 @router.post("/v3/spaces", status_code=201)
-def create_space(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
-    return JSONResponse(space_resource(service.create_space(session, perms, body), urls), status_code=201)
+def create_space(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    return JSONResponse(space_resource(service.create_space(session, perms, settings, body), urls), status_code=201)
 
 
 @router.get("/v3/spaces")
@@ -74,6 +75,11 @@ def get_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
     return space_resource(service.get_space(session, perms, guid), urls)
 
 
+@router.patch("/v3/spaces/{guid}")
+def update_space(guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    return space_resource(service.update_space(session, perms, settings, guid, body), urls)
+
+
 @router.delete("/v3/spaces/{guid}", status_code=202)
 def delete_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
     return _accepted(urls, service.delete_space(session, perms, guid).guid)
@@ -81,8 +87,8 @@ def delete_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Res
 
 # --- apps -------------------------------------------------------------------------------------
 @router.post("/v3/apps", status_code=201)
-def create_app(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
-    return JSONResponse(app_resource(service.create_app(session, perms, body), urls), status_code=201)
+def create_app(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    return JSONResponse(app_resource(service.create_app(session, perms, settings, body), urls), status_code=201)
 
 
 @router.get("/v3/apps")
@@ -100,26 +106,3 @@ def get_app(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
 @router.delete("/v3/apps/{guid}", status_code=202)
 def delete_app(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
     return _accepted(urls, service.delete_app(session, perms, guid).guid)
-
-
-# --- roles ------------------------------------------------------------------------------------
-@router.post("/v3/roles", status_code=201)
-def create_role(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
-    return JSONResponse(role_resource(service.create_role(session, perms, body), urls), status_code=201)
-
-
-@router.get("/v3/roles")
-def list_roles(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_query(request, ROLES_LIST)
-    page = service.list_roles(session, perms, query)
-    return list_body(urls.v3("/roles"), query, page, lambda r: role_resource(r, urls))
-
-
-@router.get("/v3/roles/{guid}")
-def get_role(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    return role_resource(service.get_role(session, perms, guid), urls)
-
-
-@router.delete("/v3/roles/{guid}", status_code=202)
-def delete_role(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Response:
-    return _accepted(urls, service.delete_role(session, perms, guid).guid)

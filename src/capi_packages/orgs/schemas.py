@@ -1,4 +1,4 @@
-"""Wire shapes of organizations, spaces, apps and roles (CC's presenters, trimmed to what we serve)."""
+"""Wire shapes of organizations, spaces and apps (CC's presenters, trimmed to what we serve)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import timestamp
-from capi_packages.orgs.models import App, Organization, Role, Space, Status
+from capi_packages.metadata.rows import present_metadata
+from capi_packages.orgs.models import App, Organization, Space, Status
 
 _PAGING = ["page", "per_page", "order_by", "created_ats", "updated_ats"]
 # The order_by values are CC's valid_order_by_values of each list message, in its order.
@@ -29,18 +30,9 @@ APPS_LIST = ListSpec(
     order_by_fields=["created_at", "updated_at", "name", "state"],
     label_selector=False,
 )
-# CC's roles list orders by created_at unless told otherwise, and says so in its links.
-ROLES_LIST = ListSpec(
-    allowed=[*_PAGING, "guids", "types", "user_guids", "space_guids", "organization_guids"],
-    array_filters={"guids", "types", "user_guids", "space_guids", "organization_guids"},
-    label_selector=False,
-    default_order_by="created_at",
-)
-
-EMPTY_METADATA: dict[str, dict[str, str]] = {"labels": {}, "annotations": {}}
 
 
-def _base(obj: Organization | Space | App | Role) -> dict[str, Any]:
+def _base(obj: Organization | Space | App) -> dict[str, Any]:
     return {"guid": obj.guid, "created_at": timestamp(obj.created_at), "updated_at": timestamp(obj.updated_at)}
 
 
@@ -50,7 +42,7 @@ def organization_resource(org: Organization, urls: UrlBuilder) -> dict[str, Any]
         "name": org.name,
         "suspended": org.status == Status.SUSPENDED,
         "relationships": {"quota": {"data": None}},
-        "metadata": {"labels": {}, "annotations": {}},
+        "metadata": present_metadata(org),
         "links": {"self": urls.href(f"/organizations/{org.guid}")},
     }
 
@@ -61,7 +53,7 @@ def space_resource(space: Space, urls: UrlBuilder) -> dict[str, Any]:
         **_base(space),
         "name": space.name,
         "relationships": {"organization": {"data": {"guid": org_guid}}, "quota": {"data": None}},
-        "metadata": {"labels": {}, "annotations": {}},
+        "metadata": present_metadata(space),
         "links": {
             "self": urls.href(f"/spaces/{space.guid}"),
             "organization": urls.href(f"/organizations/{org_guid}"),
@@ -79,30 +71,14 @@ def app_resource(app: App, urls: UrlBuilder) -> dict[str, Any]:
         "updated_at": timestamp(app.updated_at),
         "lifecycle": {"type": app.lifecycle_type, "data": app.lifecycle_data or {}},
         "relationships": {"space": {"data": {"guid": space_guid}}},
-        "metadata": {"labels": {}, "annotations": {}},
+        "metadata": present_metadata(app),
         "links": {
             "self": urls.href(f"/apps/{app.guid}"),
+            "environment_variables": urls.href(f"/apps/{app.guid}/environment_variables"),
             "space": urls.href(f"/spaces/{space_guid}"),
+            "processes": urls.href(f"/apps/{app.guid}/processes"),
             "packages": urls.href(f"/apps/{app.guid}/packages"),
+            "current_droplet": urls.href(f"/apps/{app.guid}/droplets/current"),
+            "droplets": urls.href(f"/apps/{app.guid}/droplets"),
         },
-    }
-
-
-def role_resource(role: Role, urls: UrlBuilder) -> dict[str, Any]:
-    org = {"guid": role.organization.guid} if role.organization else None
-    space = {"guid": role.space.guid} if role.space else None
-    links = {"self": urls.href(f"/roles/{role.guid}"), "user": urls.href(f"/users/{role.user_guid}")}
-    if org:
-        links["organization"] = urls.href(f"/organizations/{org['guid']}")
-    if space:
-        links["space"] = urls.href(f"/spaces/{space['guid']}")
-    return {
-        **_base(role),
-        "type": role.type,
-        "relationships": {
-            "user": {"data": {"guid": role.user_guid}},
-            "organization": {"data": org},
-            "space": {"data": space},
-        },
-        "links": links,
     }

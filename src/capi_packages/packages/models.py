@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capi_packages.db.base import Base, GuidMixin, TimestampMixin, utcnow
+from capi_packages.metadata.rows import MetadataRow
 
 
 class PackageState(enum.StrEnum):
@@ -69,18 +70,7 @@ class Package(GuidMixin, TimestampMixin, Base):
         self.updated_at = utcnow()
 
 
-class _MetadataRow:
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    key_prefix: Mapped[str] = mapped_column(String(253), default="")
-    key_name: Mapped[str] = mapped_column(String(63))
-    value: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-    @property
-    def key(self) -> str:
-        return f"{self.key_prefix}/{self.key_name}" if self.key_prefix else self.key_name
-
-
-class PackageLabel(_MetadataRow, Base):
+class PackageLabel(MetadataRow, Base):
     __tablename__ = "package_labels"
     # The unique key also serves lookups by package; the selector index answers label_selector
     # requirements (and counts them) from the index alone.
@@ -92,7 +82,7 @@ class PackageLabel(_MetadataRow, Base):
     resource_guid: Mapped[str] = mapped_column(ForeignKey("packages.guid", ondelete="CASCADE"))
 
 
-class PackageAnnotation(_MetadataRow, Base):
+class PackageAnnotation(MetadataRow, Base):
     __tablename__ = "package_annotations"
     # The unique key also serves lookups by package.
     __table_args__ = (UniqueConstraint("resource_guid", "key_prefix", "key_name", name="uq_package_annotations_key"),)

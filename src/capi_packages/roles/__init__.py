@@ -1,0 +1,1 @@
+"""Roles: org and space roles given to users by guid or by username and origin."""

@@ -1,0 +1,1 @@
+"""Cloud Foundry users: who roles name, with the username and origin their token issuer knows."""
