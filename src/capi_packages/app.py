@@ -97,9 +97,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.token_verifier = TokenVerifier(
         audience=settings.jwt_audience,
         local_key=signing_key if settings.local_issuer_enabled else None,
+        local_issuer=settings.local_token_issuer,
         external_pem=external_pem,
         jwks_url=settings.jwks_url,
-        external_issuer=settings.jwt_issuer,
+        external_issuer=settings.external_token_issuer,
     )
     app.state.urls = UrlBuilder(settings.base_url)
     app.state.url_signer = UrlSigner(load_or_create_secret(settings.data_dir / "keys" / "url-signing-key"))

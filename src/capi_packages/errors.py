@@ -9,6 +9,7 @@ ApiError
  ├── NotAuthenticated (10002, 401)         ├── ResourceBeingDeleted (10020, 422)
  ├── NotAuthorized (10003, 403)            ├── UniquenessError (10016, 422)
  ├── InvalidRequest (10004, 400)           ├── PackageBitsAlreadyUploaded (150004, 400)
+ │    └── RequestTimeout (408), RequestHeadersTooLarge (431): server-level, sent by http.edge_protocol
  ├── BadQueryParameter (10005, 400)        ├── BlobstoreUnavailable / BlobstoreError (150006/150007)
  ├── FeatureDisabled (330002, 403)         ├── LabelLimitExceeded / AnnotationLimitExceeded
  ├── PayloadTooLarge (10012, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid
@@ -83,6 +84,16 @@ class BadRequest(ApiError):
 
 class InvalidRequest(ApiError):
     code, name, status, template = 10004, "InvalidRequest", 400, "The request is invalid"
+
+
+class RequestTimeout(InvalidRequest):
+    # No CC error covers a client too slow to send its request; nginx answers a bare 408.
+    status, template = 408, "{0}"
+
+
+class RequestHeadersTooLarge(InvalidRequest):
+    # nginx answers a bare 400/431 for oversized headers; we keep CC's envelope and its 10004.
+    status, template = 431, "{0}"
 
 
 class BadQueryParameter(ApiError):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.blobstore.base import Blobstore
 from capi_packages.db.base import utcnow
-from capi_packages.errors import ApiError, JobTimeout, UnknownError
+from capi_packages.errors import ApiError, BlobstoreUnavailable, JobTimeout, UnknownError
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.registry import JobContext, Registry
 from capi_packages.jobs.service import delete_old_jobs
@@ -155,6 +155,10 @@ class Worker:
         except ApiError as e:
             log.info("job %s (%s) failed: %s", job.guid, job.operation, e.detail)
             error = e
+        except OSError:
+            # A full disk or an unreachable store may pass: retried, then failed with a clear reason.
+            log.exception("job %s (%s) could not reach the blobstore", job.guid, job.operation)
+            error, retryable = BlobstoreUnavailable(), True
         except Exception:
             log.exception("job %s (%s) raised", job.guid, job.operation)
             error, retryable = UnknownError(), True
