@@ -11,11 +11,12 @@ JOBS ?= auto
 SRC := src tests benchmarks
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock fmt lint typecheck test test-fast test-postgres check revision run worker migrate bench bench-quick clean
+.PHONY: help install lock fmt lint typecheck test test-fast test-postgres check revision run worker migrate bench bench-quick soak fuzz clean
 # The part of the suite that exercises SQL most; run again on PostgreSQL by test-postgres.
 PG_TESTS ?= tests/api/test_list_packages.py tests/api/test_permissions.py tests/api/test_read_update_delete.py \
 	tests/bits_api/test_processing.py tests/bits_api/test_resource_matches.py tests/jobs \
-	tests/audit_events/test_transactions.py tests/audit_events/test_list_queries.py tests/audit_events/test_visibility.py
+	tests/audit_events/test_transactions.py tests/audit_events/test_list_queries.py tests/audit_events/test_visibility.py \
+	tests/process/test_migration_race.py
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -73,6 +74,12 @@ bench: install ## Run the benchmarks: one row per scenario, ratios against basel
 
 bench-quick: install ## The same benchmark code at small sizes (about a minute): proves it runs, judges nothing
 	$(BIN)/python -m benchmarks --quick
+
+soak: install ## 60 s of mixed traffic on 2 API + 2 worker processes (PostgreSQL): 5xx, lost creates, double-run jobs must be 0
+	CAPI_TEST_DATABASE_URL=$${CAPI_TEST_DATABASE_URL:-$$(scripts/start-postgres.sh)} $(BIN)/python -m benchmarks.soak
+
+fuzz: install ## schemathesis against our own /openapi.json (bounded examples): no request may get a 5xx
+	BIN=$(BIN) scripts/fuzz.sh
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var

@@ -27,6 +27,7 @@ SCENARIO_MODULES = [
     "benchmarks.downloads",
     "benchmarks.matches",
     "benchmarks.push",
+    "benchmarks.entries",
 ]
 RESULTS_DIR = Path("bench/results")
 

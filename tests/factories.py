@@ -48,7 +48,7 @@ class Api:
         settings = self.app.state.settings
         return mint_token(
             self.app.state.signing_key,
-            issuer=f"{settings.base_url}/oauth/token",
+            issuer=settings.local_token_issuer,
             audience=settings.jwt_audience,
             user_id=user_id,
             scopes=scopes,

@@ -98,10 +98,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
 
     Example: capi-packages serve --port 8080 --data-dir ./var
     """
-    import uvicorn
-
     from capi_packages.app import create_app
+    from capi_packages.auth.keys import record_issuer
     from capi_packages.http.request_id import RequestIdFilter
+    from capi_packages.http.server import serve as serve_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
     logging.basicConfig(
@@ -112,7 +112,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     _create_data_dir(settings)
     _migrate(settings)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    record_issuer(settings.issuer_file, settings.local_token_issuer)
+    serve_app(app, settings)
 
 
 @click.command()
@@ -176,7 +177,7 @@ def token(
 
     Example: curl -H "Authorization: bearer $(capi-packages token --user alice)" localhost:8080/v3/packages
     """
-    from capi_packages.auth.keys import load_or_create_signing_key
+    from capi_packages.auth.keys import load_or_create_signing_key, recorded_issuer
     from capi_packages.auth.tokens import ADMIN, DEFAULT_SCOPES, mint_token
 
     settings = _settings(data_dir=data_dir)
@@ -197,7 +198,8 @@ def token(
     click.echo(
         mint_token(
             key,
-            issuer=f"{settings.base_url}/oauth/token",
+            # The issuer the server on this data dir expects, whatever this shell's host/port settings.
+            issuer=recorded_issuer(settings.issuer_file) or settings.local_token_issuer,
             audience=settings.jwt_audience,
             user_id=user_id,
             user_name=user_name,

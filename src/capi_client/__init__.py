@@ -4,6 +4,7 @@ from capi_client.archive import FileChangedError, LocalFile
 from capi_client.auth import login, read_cf_config, refresh, token_endpoint, token_expiry
 from capi_client.cfignore import DEFAULT_IGNORES, CfIgnore
 from capi_client.client import PackagesClient, tls_verify
+from capi_client.entries import Entry, EntryChange, EntryList, PackageDiff
 from capi_client.errors import (
     BadRequestError,
     CapiError,
@@ -53,6 +54,9 @@ __all__ = [
     "BadRequestError",
     "CapiError",
     "CfIgnore",
+    "Entry",
+    "EntryChange",
+    "EntryList",
     "FileChangedError",
     "Job",
     "JobFailedError",
@@ -64,6 +68,7 @@ __all__ = [
     "NotFoundError",
     "Organization",
     "Package",
+    "PackageDiff",
     "PackageFailedError",
     "PackageFilters",
     "PackageList",

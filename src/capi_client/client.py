@@ -15,6 +15,7 @@ import httpx
 import tenacity
 
 from capi_client import auth
+from capi_client.entries import EntriesMixin
 from capi_client.errors import (
     CapiError,
     JobFailedError,
@@ -88,7 +89,7 @@ def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
     return resource.to_json() if isinstance(resource, Resource) else dict(resource)
 
 
-class PackagesClient(SetupCalls, AuditEventCalls):
+class PackagesClient(SetupCalls, AuditEventCalls, EntriesMixin):
     """A synchronous client for one Cloud Foundry v3 API.
 
     The token goes only to the API's own origin (scheme, host and port of `api_url`), and never

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 
 from capi_packages import __version__
 from capi_packages.apps import routes as app_routes
@@ -18,7 +19,12 @@ from capi_packages.auth.secrets import SecretBox
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
 from capi_packages.auth.tokens import TokenVerifier
 from capi_packages.blobstore import make_blobstore
+from capi_packages.console import login_routes as console_login_routes
+from capi_packages.console import routes as console_routes
+from capi_packages.console.pages import HERE as CONSOLE_DIR
 from capi_packages.db.session import make_engine, make_sessionmaker
+from capi_packages.entries import routes as entry_routes
+from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.http import error_handlers
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
@@ -94,13 +100,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.token_verifier = TokenVerifier(
         audience=settings.jwt_audience,
         local_key=signing_key if settings.local_issuer_enabled else None,
+        local_issuer=settings.local_token_issuer,
         external_pem=external_pem,
         jwks_url=settings.jwks_url,
-        external_issuer=settings.jwt_issuer,
+        external_issuer=settings.external_token_issuer,
     )
     app.state.urls = UrlBuilder(settings.base_url)
     app.state.url_signer = UrlSigner(load_or_create_secret(settings.data_dir / "keys" / "url-signing-key"))
     app.state.registry = registry
+    app.state.entry_indexes = EntryIndexes(blobstore)
     app.state.worker = worker
 
     error_handlers.install(app)
@@ -118,6 +126,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
     app.include_router(audit_event_routes.router)
+    app.include_router(entry_routes.router)
+    if settings.console_enabled:
+        app.include_router(console_login_routes.router)
+        app.include_router(console_routes.router)
+        app.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> JSONResponse:

@@ -9,16 +9,18 @@ ApiError
  ├── NotAuthenticated (10002, 401)         ├── ResourceBeingDeleted (10020, 422)
  ├── NotAuthorized (10003, 403)            ├── UniquenessError (10016, 422)
  ├── InvalidRequest (10004, 400)           ├── PackageBitsAlreadyUploaded (150004, 400)
+ │    └── RequestTimeout (408), RequestHeadersTooLarge (431): server-level, sent by http.edge_protocol
  ├── BadQueryParameter (10005, 400)        ├── BlobstoreUnavailable / BlobstoreError (150006/150007)
  ├── FeatureDisabled (330002, 403)         ├── LabelLimitExceeded / AnnotationLimitExceeded
- ├── PayloadTooLarge (10012, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid,
-                                              ResourceChecksumMismatch, FilePathInvalid, FileModeInvalid,
-                                              JobTimeout
+ ├── PayloadTooLarge (10012, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid
+                                              (→ CachedResourceMissing), ResourceChecksumMismatch,
+                                              FilePathInvalid, FileModeInvalid, JobTimeout
 Domain code raises these; only capi_packages.http.error_handlers renders them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
@@ -82,6 +84,16 @@ class BadRequest(ApiError):
 
 class InvalidRequest(ApiError):
     code, name, status, template = 10004, "InvalidRequest", 400, "The request is invalid"
+
+
+class RequestTimeout(InvalidRequest):
+    # No CC error covers a client too slow to send its request; nginx answers a bare 408.
+    status, template = 408, "{0}"
+
+
+class RequestHeadersTooLarge(InvalidRequest):
+    # nginx answers a bare 400/431 for oversized headers; we keep CC's envelope and its 10004.
+    status, template = 431, "{0}"
 
 
 class BadQueryParameter(ApiError):
@@ -151,12 +163,25 @@ class BlobstoreError(ApiError):
     template = "Failed to perform blobstore operation after three retries."
 
 
+class CachedResourceMissing(AppPackageInvalid):
+    # A referenced sha1 the pool lacks: CC passes on its blobstore's text (the local one's here).
+    template = "Could not find object '{0}'"
+
+    def __init__(self, sha1: str) -> None:
+        super().__init__(sha1)
+        self.sha1 = sha1
+
+
 class ResourceChecksumMismatch(ApiError):
     code, name, status = 150010, "ResourceChecksumMismatch", 422
     template = (
         "One or more cached resources did not match the given checksum. "
         "They have been deleted; please retry package upload."
     )
+
+    def __init__(self, mismatched: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.mismatched = list(mismatched)  # the pool keys whose blobs are bad, to be removed
 
 
 class AppBitsUploadInvalid(ApiError):

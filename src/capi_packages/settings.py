@@ -30,6 +30,26 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Python logging level.")
 
+    # The HTTP edge: slow or greedy clients are cut off before they can tie up the server.
+    http_header_timeout_seconds: float = Field(
+        10, gt=0, description="A request's line and headers must arrive within this time of its first byte."
+    )
+    # nginx's default: longer than clients keep idle connections (httpx 5 s, Go 90 s is the exception),
+    # so the server seldom closes a connection a client is just reusing.
+    http_keep_alive_timeout_seconds: int = Field(75, ge=1, description="Idle keep-alive connections close after this.")
+    http_body_timeout_seconds: float = Field(
+        60, gt=0, description="A request body that sends no byte for this long (a stalled upload) is cut off."
+    )
+    http_max_connections: int = Field(
+        1000, ge=1, description="Open connections beyond this get 503 at once (also capped below the fd limit)."
+    )
+    http_max_header_bytes: int = Field(
+        65536, ge=1024, description="Request line plus headers beyond this get 431 in CC's envelope."
+    )
+    shutdown_timeout_seconds: int = Field(
+        30, ge=0, description="On SIGTERM, in-flight requests get this long to finish before they are cut."
+    )
+
     # Tokens: the service issues its own RS256 tokens; an external UAA can be trusted too.
     uaa_url: str | None = Field(None, description="External UAA base URL shown in root links; off when unset.")
     jwks_url: str | None = Field(None, description="JWKS URL of an external UAA whose tokens are accepted.")
@@ -70,6 +90,8 @@ class Settings(BaseSettings):
     staging_max_age_seconds: int = Field(
         3600, ge=1, description="Staged upload files untouched this long and owned by no job are removed."
     )
+
+    console_enabled: bool = Field(True, description="Serve the web console at /console.")
 
     # Blobstore: files under <data_dir>/blobstore, or an S3 (or S3-compatible) bucket.
     blobstore_type: str = Field("local", description="`local` (files under the data dir) or `s3`.")
@@ -127,8 +149,24 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     @property
+    def local_token_issuer(self) -> str:
+        """`iss` of the tokens this service issues (UAA's form: <its URL>/oauth/token)."""
+        return f"{self.base_url}/oauth/token"
+
+    @property
+    def external_token_issuer(self) -> str | None:
+        """`iss` external tokens must carry: CAPI_JWT_ISSUER, else the configured UAA's own issuer."""
+        if self.jwt_issuer:
+            return self.jwt_issuer
+        return f"{self.uaa_url.rstrip('/')}/oauth/token" if self.uaa_url else None
+
+    @property
     def blobstore_dir(self) -> Path:
         return self.data_dir / "blobstore"
+
+    @property
+    def issuer_file(self) -> Path:
+        return self.data_dir / "keys" / "issuer"
 
     @property
     def signing_key_file(self) -> Path:

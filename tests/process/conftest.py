@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 CLI = [sys.executable, "-m", "capi_cli"]
+# The process behind each running server's URL, for tests that watch its memory or signal it.
+PROCESSES: dict[str, subprocess.Popen[bytes]] = {}
 
 
 def free_port() -> int:
@@ -25,8 +27,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit."""
+def running_server(base: Path, *, nofile: int | None = None, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit.
+
+    `nofile` lowers the process's descriptor limit (RLIMIT_NOFILE) from its start."""
     port = free_port()
     env = {
         **os.environ,
@@ -37,8 +41,11 @@ def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str
     }
     log_path = base / "serve.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        # prlimit, not preexec_fn: a callback between fork and exec can deadlock a threaded parent.
+        limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}", "--"]
+        proc = subprocess.Popen([*limit, *CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
+        PROCESSES[url] = proc
         try:
             deadline = time.monotonic() + 120  # a loaded machine imports slowly
             while True:
@@ -51,6 +58,7 @@ def running_server(base: Path, **extra_env: str) -> Iterator[tuple[str, dict[str
                     time.sleep(0.1)
             yield url, env
         finally:
+            PROCESSES.pop(url, None)
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=15)

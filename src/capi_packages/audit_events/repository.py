@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, or_, select
+from sqlalchemy import ColumnElement, delete, false, or_, select
 from sqlalchemy.orm import Session
 
 from capi_packages.audit_events.models import AuditEvent
+from capi_packages.db.listing import fetch_page, filter_in, timestamp_clauses
+from capi_packages.listing import ListQuery, Page
 
 # Deleting in slices keeps each statement (and the lock it holds) short, as CC's batch delete does.
 PRUNE_BATCH = 1000
@@ -34,31 +35,20 @@ def find_visible(session: Session, guid: str, scope: tuple[set[str], set[str]] |
     return session.scalars(stmt).first()
 
 
-def list_statement(
-    scope: tuple[set[str], set[str]] | None,
-    filters: dict[str, list[str]],
-    exclusions: dict[str, list[str]],
-    timestamp_clauses: list[ColumnElement[bool]],
-) -> Select[Any]:
+def list_events(session: Session, scope: tuple[set[str], set[str]] | None, query: ListQuery) -> Page[AuditEvent]:
     stmt = select(AuditEvent)
     visible = _visible(scope)
     if visible is not None:
         stmt = stmt.where(visible)
-    columns = {
-        "guids": AuditEvent.guid,
-        "types": AuditEvent.type,
-        "target_guids": AuditEvent.target_guid,
-        "space_guids": AuditEvent.space_guid,
-        "organization_guids": AuditEvent.organization_guid,
-    }
-    for key, column in columns.items():
-        if filters.get(key) is not None:
-            stmt = stmt.where(column.in_(filters[key]))
-    if exclusions.get("target_guids") is not None:
-        stmt = stmt.where(AuditEvent.target_guid.not_in(exclusions["target_guids"]))
-    if timestamp_clauses:
-        stmt = stmt.where(and_(*timestamp_clauses))
-    return stmt
+    stmt = filter_in(stmt, AuditEvent.guid, query.filters.get("guids"))
+    stmt = filter_in(stmt, AuditEvent.type, query.filters.get("types"))
+    stmt = filter_in(stmt, AuditEvent.target_guid, query.filters.get("target_guids"))
+    stmt = filter_in(stmt, AuditEvent.space_guid, query.filters.get("space_guids"))
+    stmt = filter_in(stmt, AuditEvent.organization_guid, query.filters.get("organization_guids"))
+    if query.exclusions.get("target_guids") is not None:
+        stmt = stmt.where(AuditEvent.target_guid.not_in(query.exclusions["target_guids"]))
+    stmt = stmt.where(*timestamp_clauses(AuditEvent, query.timestamps))
+    return fetch_page(session, stmt, AuditEvent, query)
 
 
 def delete_older_than(session: Session, cutoff: datetime, limit: int) -> int:

@@ -6,7 +6,26 @@ from typing import Any
 
 from capi_packages.audit_events.models import AuditEvent
 from capi_packages.http.urls import UrlBuilder
+from capi_packages.listing import ListSpec
 from capi_packages.messages import timestamp
+
+AUDIT_EVENTS_LIST = ListSpec(
+    allowed=[
+        "page",
+        "per_page",
+        "order_by",
+        "created_ats",
+        "updated_ats",
+        "guids",
+        "types",
+        "target_guids",
+        "space_guids",
+        "organization_guids",
+    ],
+    array_filters={"guids", "types", "target_guids", "space_guids", "organization_guids"},
+    label_selector=False,
+    exclusion_filters=frozenset({"target_guids"}),
+)
 
 
 def audit_event_resource(event: AuditEvent, urls: UrlBuilder) -> dict[str, Any]:

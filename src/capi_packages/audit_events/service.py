@@ -3,15 +3,13 @@ their spaces' events, org auditors their organizations' (CC's readable_event_dat
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from capi_packages.audit_events import repository
 from capi_packages.audit_events.models import AuditEvent
 from capi_packages.auth.permissions import Permissions
-from capi_packages.db.paging import paginate, timestamp_clauses
 from capi_packages.errors import ResourceNotFound
+from capi_packages.listing import ListQuery, Page
 
 
 def get_event(session: Session, perms: Permissions, guid: str) -> AuditEvent:
@@ -21,11 +19,5 @@ def get_event(session: Session, perms: Permissions, guid: str) -> AuditEvent:
     return event
 
 
-def list_events(session: Session, perms: Permissions, query: Any) -> tuple[list[AuditEvent], int]:
-    stmt = repository.list_statement(
-        perms.readable_event_scope(),
-        query.filters,
-        query.exclusions,
-        timestamp_clauses(AuditEvent, query.timestamps),
-    )
-    return paginate(session, stmt, AuditEvent, query)
+def list_events(session: Session, perms: Permissions, query: ListQuery) -> Page[AuditEvent]:
+    return repository.list_events(session, perms.readable_event_scope(), query)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,24 @@ def _new_private_pem() -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def record_issuer(path: Path, issuer: str) -> None:
+    """Note beside the signing key the `iss` the serving process expects of local tokens.
+
+    `capi-packages token` runs in another shell, perhaps without the server's host, port or
+    external URL settings; reading this it mints tokens that server accepts.
+    """
+    if path.exists() and path.read_text() == issuer:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(issuer)
+    os.replace(tmp, path)
+
+
+def recorded_issuer(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import uuid
 from collections.abc import Iterable
@@ -100,20 +101,32 @@ def mint_token(
     return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
 
 
+# A token living longer than this is not one UAA or this service would issue (UAA's longest refresh
+# tokens live 30 days); `exp: 1e300` and friends are refused instead of trusted for ever.
+MAX_TOKEN_LIFETIME = 366 * 24 * 3600
+CLOCK_SKEW = 60  # seconds a token's iat/nbf may lie in the future (clock drift between hosts)
+
+
 class TokenVerifier:
-    """Accepts RS256 tokens signed by our own key, or by an external issuer's PEM key / JWKS."""
+    """Accepts RS256 tokens signed by our own key, or by an external issuer's PEM key / JWKS.
+
+    Both kinds pass the same claim checks: numeric `exp`, `iat` (and `nbf` when present), an `iss`
+    equal to the issuer of the key that signed the token, the audience, and a user or client.
+    """
 
     def __init__(
         self,
         *,
         audience: str,
         local_key: SigningKey | None = None,
+        local_issuer: str | None = None,
         external_pem: bytes | None = None,
         jwks_url: str | None = None,
         external_issuer: str | None = None,
     ) -> None:
         self.audience = audience
         self.local_key = local_key
+        self.local_issuer = local_issuer
         self.external_pem = external_pem
         self.external_issuer = external_issuer
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
@@ -141,22 +154,21 @@ class TokenVerifier:
                     key,
                     algorithms=["RS256"],
                     audience=self.audience,
-                    issuer=issuer,
-                    options={"require": ["exp"]},
-                    leeway=0,
+                    # The time claims are checked below, strictly typed; PyJWT would take "123" too.
+                    options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_iss": False},
                 )
             except jwt.InvalidSignatureError:
                 continue
             except jwt.PyJWTError as e:
                 raise InvalidAuthToken() from e
+            check_claims(payload, issuer, time.time())
             return _claims_from(payload)
         raise InvalidAuthToken()
 
     def _candidate_keys(self, kid: str | None) -> list[tuple[Any, str | None]]:
         keys: list[tuple[Any, str | None]] = []
         if self.local_key is not None and (kid is None or kid == self.local_key.kid):
-            # The signature itself proves our own key; the issuer URL depends on the listen address.
-            keys.append((self.local_key.public_key, None))
+            keys.append((self.local_key.public_key, self.local_issuer))
         if self.external_pem is not None:
             keys.append((self.external_pem, self.external_issuer))
         if self._jwks is not None and (self.local_key is None or kid != self.local_key.kid):
@@ -164,6 +176,35 @@ class TokenVerifier:
             with contextlib.suppress(jwt.PyJWTError):
                 keys.append((self._jwks.get_signing_key(kid).key if kid else None, self.external_issuer))
         return [(k, i) for k, i in keys if k is not None]
+
+
+def _numeric_date(payload: dict[str, Any], name: str, *, required: bool) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        if required:
+            raise InvalidAuthToken()
+        return None
+    # RFC 7519 NumericDate: a JSON number. Strings, booleans, NaN and infinities are not dates.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise InvalidAuthToken()
+    return float(value)
+
+
+def check_claims(payload: dict[str, Any], issuer: str | None, now: float) -> None:
+    """The claim checks every accepted token passes, whoever signed it."""
+    exp = _numeric_date(payload, "exp", required=True)
+    iat = _numeric_date(payload, "iat", required=True)
+    nbf = _numeric_date(payload, "nbf", required=False)
+    assert exp is not None and iat is not None
+    if exp <= now or exp > now + MAX_TOKEN_LIFETIME:
+        raise InvalidAuthToken()
+    if iat > now + CLOCK_SKEW or iat >= exp:
+        raise InvalidAuthToken()
+    if nbf is not None and nbf > now + CLOCK_SKEW:
+        raise InvalidAuthToken()
+    iss = payload.get("iss")
+    if not isinstance(iss, str) or not iss or (issuer is not None and iss != issuer):
+        raise InvalidAuthToken()
 
 
 def _claims_from(payload: dict[str, Any]) -> Claims:

@@ -11,6 +11,12 @@ class BlobNotFound(Exception):
     """The key holds no blob."""
 
 
+class BlobstoreFailure(OSError):
+    """The store could not be reached or written (network, disk full, permissions).
+
+    An OSError, so a full local disk and an unreachable bucket are handled alike by callers."""
+
+
 class Blobstore(Protocol):
     # Optional, outside the protocol: a store that can presign its own download URLs (S3) also has
     # `signed_url(key, ttl, filename) -> str`; callers look for it with getattr.

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure
 
 MiB = 1024 * 1024
 MAX_SINGLE_COPY = 5 * 1024**3  # CopyObject's limit; larger objects are copied part by part
@@ -107,7 +107,22 @@ class S3Blobstore:
         # An open handle, not a path: a staging sweep cannot pull the file away mid-upload.
         f.flush()
         f.seek(0)
-        self._client.upload_fileobj(f, self.bucket, self._key(key), Config=self._transfer)
+        with self._failures():
+            self._client.upload_fileobj(f, self.bucket, self._key(key), Config=self._transfer)
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        """botocore's errors (other than a missing key, handled by the caller) as BlobstoreFailure."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as e:
+            if _is_missing(e):
+                raise
+            raise BlobstoreFailure(str(e)) from e
+        except BotoCoreError as e:
+            raise BlobstoreFailure(str(e)) from e
 
     def put_file(self, key: str, source: Path) -> None:
         with open(source, "rb") as f:
@@ -119,7 +134,8 @@ class S3Blobstore:
 
     def open(self, key: str) -> BinaryIO:
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            with self._failures():
+                response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
         except self._client.exceptions.ClientError as e:
             if _is_missing(e):
                 raise BlobNotFound(key) from e
@@ -128,7 +144,8 @@ class S3Blobstore:
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
-            return cast(dict[str, Any], self._client.head_object(Bucket=self.bucket, Key=self._key(key)))
+            with self._failures():
+                return cast(dict[str, Any], self._client.head_object(Bucket=self.bucket, Key=self._key(key)))
         except self._client.exceptions.ClientError as e:
             if _is_missing(e):
                 return None
@@ -145,16 +162,18 @@ class S3Blobstore:
 
     def delete(self, key: str) -> None:
         # DeleteObject succeeds for a missing key.
-        self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        with self._failures():
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def copy(self, source_key: str, dest_key: str) -> None:
         size = self.size(source_key)
         source = {"Bucket": self.bucket, "Key": self._key(source_key)}
-        if size <= self.max_single_copy:
-            self._client.copy_object(CopySource=source, Bucket=self.bucket, Key=self._key(dest_key))
-        else:
-            # Managed copy: UploadPartCopy in parts, still server-side (no bytes pass through us).
-            self._client.copy(source, self.bucket, self._key(dest_key), Config=self._transfer)
+        with self._failures():
+            if size <= self.max_single_copy:
+                self._client.copy_object(CopySource=source, Bucket=self.bucket, Key=self._key(dest_key))
+            else:
+                # Managed copy: UploadPartCopy in parts, still server-side (no bytes pass through us).
+                self._client.copy(source, self.bucket, self._key(dest_key), Config=self._transfer)
 
     def local_path(self, key: str) -> Path | None:
         return None

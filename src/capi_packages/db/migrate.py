@@ -6,14 +6,17 @@ against a scratch SQLite database at head (`make revision m=...`); read and edit
 
 from __future__ import annotations
 
+import fcntl
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -26,12 +29,48 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# Any 64-bit number shared by every process of this service; "capi" + "migr" in ASCII.
+ADVISORY_LOCK_KEY = 0x6361706900006D69
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Held while migrating, so processes starting together take turns instead of racing.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own. SQLite: an exclusive
+    file lock beside the database file (the database's own locks do not cover DDL plus the
+    alembic_version row as one step). Other databases migrate unlocked.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    command.downgrade(alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.downgrade(alembic_config(engine), revision)
 
 
 def revision(message: str) -> None:

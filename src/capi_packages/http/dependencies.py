@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
@@ -12,7 +11,8 @@ from sqlalchemy.orm import Session
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.tokens import Claims, TokenVerifier
 from capi_packages.db.session import READ_ONLY
-from capi_packages.errors import MessageParseError, NotAuthorized, PayloadTooLarge
+from capi_packages.errors import NotAuthorized
+from capi_packages.http.bodies import read_json
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.settings import Settings
 from capi_packages.users.service import record_token_user
@@ -61,25 +61,8 @@ def get_claims(request: Request) -> Claims:
     return claims
 
 
-MAX_JSON_BODY = 15 * 1024 * 1024  # CC's nginx client_max_body_size for everything but uploads
-
-
 async def get_json_body(request: Request) -> Any:
-    """The raw body parsed as JSON; an empty body is an empty object, as CC's parser treats it."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_JSON_BODY:
-            raise PayloadTooLarge(f"The request body may not be larger than {MAX_JSON_BODY} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise MessageParseError() from e
+    return await read_json(request)
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]

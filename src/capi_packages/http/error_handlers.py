@@ -9,11 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from capi_packages.errors import (
     ApiError,
+    BlobstoreUnavailable,
     CompoundError,
     InvalidAuthToken,
+    InvalidRequest,
     NotAuthenticated,
     NotFound,
     ServiceUnavailable,
@@ -57,9 +60,18 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, ClientDisconnect):
+        # Nobody is left to read an answer; not a server error either.
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return error_response(InvalidRequest())
     if isinstance(exc, OperationalError):
         log.error("database failure on %s %s: %s", request.method, request.url.path, exc)
         return error_response(ServiceUnavailable("Database connection failure"))
+    if isinstance(exc, OSError):
+        # A request's files are the blobstore's (or its staging area's): a full disk, a vanished
+        # mount or an unreachable bucket (BlobstoreFailure is an OSError too).
+        log.error("blobstore failure on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(BlobstoreUnavailable())
     log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id.get())
     return error_response(UnknownError())
 

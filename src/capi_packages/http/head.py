@@ -15,7 +15,7 @@ class HeadAsGet:
             return
 
         async def send_headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
+            if message["type"] in ("http.response.body", "http.response.zerocopysend"):
                 if message.get("more_body", False):
                     return  # swallow streamed chunks; the final empty one ends the response
                 message = {"type": "http.response.body", "body": b"", "more_body": False}

@@ -1,4 +1,8 @@
-"""Streams an upload form: the `bits` part goes to a staging file as it arrives, hashed on the way."""
+"""Streams an upload form: the `bits` part goes to a staging file as it arrives, hashed on the way.
+
+Every part is bounded before it is read: the number of parts, each part's headers, each text part
+(`resources` gets the JSON body limit, any other field a small one) and the whole body.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,22 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from capi_packages.errors import MessageParseError, PayloadTooLarge, UnprocessableEntity
+from capi_packages.errors import ApiError, BlobstoreUnavailable, MessageParseError, PayloadTooLarge
+from capi_packages.http.bodies import refuse_declared_over, too_large
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
 FILE_FIELDS = ("bits",)
-MAX_TEXT_FIELD = 1024 * 1024 * 16  # `resources` for 5000+ files; anything bigger is not a form field
+MAX_PARTS = 32
+MAX_PART_HEADERS = 16 * 1024
+MAX_TEXT_FIELD = 64 * 1024
+# The cf CLI sends every matched file of an app here; a JSON body's limit keeps it in line.
+TEXT_FIELD_LIMITS = {"resources": 15 * 1024 * 1024}
+
+
+class StoppedAtFile(Exception):
+    """Raised inside the parser when a form is only being looked at up to its first file part."""
 
 
 @dataclass
@@ -33,6 +46,8 @@ class StagedFile:
 class UploadForm:
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, StagedFile] = field(default_factory=dict)
+    # Set when reading stopped at the start of this file part (see read_upload_form's stop_at_file).
+    stopped_at_file: str | None = None
 
     def discard(self) -> None:
         for staged in self.files.values():
@@ -42,9 +57,12 @@ class UploadForm:
 class _Collector:
     """python-multipart callbacks: headers name the part; file parts stream to disk."""
 
-    def __init__(self, staging_dir: Path) -> None:
+    def __init__(self, staging_dir: Path, stop_at_file: bool) -> None:
         self.staging_dir = staging_dir
+        self.stop_at_file = stop_at_file
         self.form = UploadForm()
+        self._parts = 0
+        self._header_bytes = 0
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
@@ -69,11 +87,19 @@ class _Collector:
         }
 
     def _acc(self, attr: str, data: bytes) -> None:
+        self._header_bytes += len(data)
+        if self._header_bytes > MAX_PART_HEADERS:
+            raise MessageParseError()
         setattr(self, attr, getattr(self, attr) + data)
 
     def _part_begin(self) -> None:
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise MessageParseError()
         self._headers, self._name, self._filename = {}, None, None
+        self._header_bytes = 0
         self._text = bytearray()
+        self._text_limit = MAX_TEXT_FIELD
 
     def _header_end(self) -> None:
         self._headers[self._header_field.lower()] = self._header_value
@@ -88,8 +114,12 @@ class _Collector:
         self._name = name.decode("utf-8", "replace")
         filename = params.get(b"filename")
         self._filename = filename.decode("utf-8", "replace") if filename is not None else None
+        self._text_limit = TEXT_FIELD_LIMITS.get(self._name, MAX_TEXT_FIELD)
         # Any part named `bits` is the zip, whatever its filename or content type (clients differ).
         if self._name in FILE_FIELDS:
+            if self.stop_at_file:
+                self.form.stopped_at_file = self._name
+                raise StoppedAtFile()
             self._file_path = self.staging_dir / f"upload-{uuid.uuid4().hex}"
             self._file = open(self._file_path, "wb")  # noqa: SIM115 (closed by _part_end or close())
             self._file_size = 0
@@ -104,9 +134,9 @@ class _Collector:
             self._sha256.update(chunk)
             self._file_size += len(chunk)
         else:
+            if len(self._text) + len(chunk) > self._text_limit:
+                raise PayloadTooLarge(f"The form field '{self._name}' may not be larger than {self._text_limit} bytes")
             self._text += chunk
-            if len(self._text) > MAX_TEXT_FIELD:
-                raise UnprocessableEntity(f"Form field '{self._name}' is too large")
 
     def _part_end(self) -> None:
         assert self._name is not None
@@ -131,32 +161,46 @@ class _Collector:
         self.form.discard()
 
 
-async def read_upload_form(request: Request, staging_dir: Path, max_bytes: int) -> UploadForm:
-    """Read a multipart body, never holding a file part in memory; bounded by max_bytes."""
+async def read_upload_form(
+    request: Request, staging_dir: Path, max_bytes: int, *, stop_at_file: bool = False
+) -> UploadForm:
+    """Read a multipart body, never holding a file part in memory; bounded by max_bytes.
+
+    With stop_at_file, reading ends where the first file part begins (nothing is staged): enough
+    to see the text fields a client sent before its file.
+    """
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise MessageParseError()
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"The request body may not be larger than {max_bytes} bytes")
-    staging_dir.mkdir(parents=True, exist_ok=True)
-    collector = _Collector(staging_dir)
+    refuse_declared_over(request, max_bytes)
+    if not stop_at_file:
+        staging_dir.mkdir(parents=True, exist_ok=True)
+    collector = _Collector(staging_dir, stop_at_file)
     parser = MultipartParser(boundary, collector.callbacks())
     received = 0
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > max_bytes:
-                raise PayloadTooLarge(f"The request body may not be larger than {max_bytes} bytes")
+                raise too_large(max_bytes)
             parser.write(chunk)
         parser.finalize()
-    except (PayloadTooLarge, UnprocessableEntity):
+    except StoppedAtFile:
+        return collector.form
+    except ApiError:
         collector.abort()
         raise
-    except Exception as e:
+    except OSError as e:
+        # Staging could not be written (disk full, no permission): the store's fault, not the body's.
         collector.abort()
-        raise MessageParseError() from e
+        raise BlobstoreUnavailable() from e
+    except BaseException as e:
+        # Also on cancellation (a stalled or vanished client): the staging file must not outlive the request.
+        collector.abort()
+        if isinstance(e, Exception):
+            raise MessageParseError() from e
+        raise
     if collector._file is not None:  # the body ended inside a file part
         collector.abort()
         raise MessageParseError()

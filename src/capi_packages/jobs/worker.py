@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.blobstore.base import Blobstore
 from capi_packages.db.base import utcnow
-from capi_packages.errors import ApiError, JobTimeout, UnknownError
+from capi_packages.errors import ApiError, BlobstoreUnavailable, JobTimeout, UnknownError
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.registry import JobContext, Registry
 from capi_packages.jobs.service import delete_old_jobs
+from capi_packages.jobs.wakeup import Wakeup
 from capi_packages.settings import Settings
 
 log = logging.getLogger("capi_packages.jobs")
@@ -44,6 +45,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.wakeup = Wakeup(sessions)
         self.lease = timedelta(seconds=settings.worker_lease_seconds)
         self.heartbeat = min(HEARTBEAT, self.lease / 3)
 
@@ -145,11 +147,18 @@ class Worker:
                 ctx = JobContext(session, self.settings, self.blobstore)
                 live = session.get(Job, job.id)
                 assert live is not None
+                # End the transaction that loaded the job before the handler runs: on SQLite it holds
+                # the write lock (BEGIN IMMEDIATE), which the heartbeat and every API write wait for.
+                session.commit()
                 handler.run(ctx, live)
                 session.commit()
         except ApiError as e:
             log.info("job %s (%s) failed: %s", job.guid, job.operation, e.detail)
             error = e
+        except OSError:
+            # A full disk or an unreachable store may pass: retried, then failed with a clear reason.
+            log.exception("job %s (%s) could not reach the blobstore", job.guid, job.operation)
+            error, retryable = BlobstoreUnavailable(), True
         except Exception:
             log.exception("job %s (%s) raised", job.guid, job.operation)
             error, retryable = UnknownError(), True
@@ -194,6 +203,9 @@ class Worker:
                             )
                     except Exception:
                         log.exception("give-up hook of job %s raised", job.guid)
+            handler = self.registry.get(job.operation)
+            if handler is not None and handler.transient_fields and job.payload:
+                job.payload = {k: v for k, v in job.payload.items() if k not in handler.transient_fields}
             job.state = (JobState.FAILED if error else JobState.COMPLETE).value
             job.errors = [error.to_dict()] if error else []
             job.locked_by = job.locked_at = None
@@ -201,16 +213,22 @@ class Worker:
 
     # --- background thread --------------------------------------------------------------------
     def start(self) -> None:
+        self.wakeup.start()
         self._thread = threading.Thread(target=self._loop, name="capi-worker", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
+        self.wakeup.stop()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def run_forever(self) -> None:
-        self._loop()
+        self.wakeup.start()
+        try:
+            self._loop()
+        finally:
+            self.wakeup.stop()
 
     def _loop(self) -> None:
         last_recovery = utcnow() - self.lease
@@ -229,7 +247,7 @@ class Worker:
                     continue
             except Exception:
                 log.exception("worker loop error")
-            self._stop.wait(self.settings.worker_poll_seconds)
+            self.wakeup.wait(self.settings.worker_poll_seconds)
 
 
 class _Heartbeat:

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from capi_packages.errors import NotFound
+from capi_packages.errors import MessageParseError, NotFound, PayloadTooLarge
+from capi_packages.http.bodies import read_urlencoded
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.login import service
 from capi_packages.login.service import Issuer, OAuthError
@@ -46,14 +47,41 @@ def token_key(request: Request) -> dict[str, Any]:
     return dict(request.app.state.signing_key.jwk())
 
 
+# UAA's token endpoint takes a small url-encoded form; nothing else is read, so an anonymous
+# client cannot make the server hold or spool a large body.
+MAX_TOKEN_REQUEST = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def _token_form(request: Request) -> dict[str, str]:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise OAuthError(415, "invalid_request", f"Content type '{media_type or 'none'}' not supported")
+    try:
+        return await read_urlencoded(request, MAX_TOKEN_REQUEST)
+    except PayloadTooLarge as e:
+        raise OAuthError(413, "invalid_request", "Request body too large") from e
+    except MessageParseError as e:
+        raise OAuthError(400, "invalid_request", "Malformed request body") from e
+
+
 @router.post("/oauth/token")
 async def oauth_token(request: Request) -> JSONResponse:
     _require_enabled(request)
     settings = request.app.state.settings
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        form = await _token_form(request)
+    except OAuthError as e:
+        return _oauth_error(e.status, e.error, e.description)
     issuer = Issuer(
         request.app.state.signing_key,
-        f"{settings.base_url}/oauth/token",
+        settings.local_token_issuer,
         settings.jwt_audience,
         settings.token_ttl_seconds,
     )
@@ -61,11 +89,7 @@ async def oauth_token(request: Request) -> JSONResponse:
         client_id, secret = service.client_credentials_from(request.headers.get("authorization"), form)
         answer = await run_in_threadpool(_grant, request, issuer, form, client_id, secret)
     except OAuthError as e:
-        return JSONResponse(
-            {"error": e.error, "error_description": e.description},
-            status_code=e.status,
-            headers={"Cache-Control": "no-store"},
-        )
+        return _oauth_error(e.status, e.error, e.description)
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

@@ -171,7 +171,8 @@ def refresh_grant(session: Session, issuer: Issuer, client_id: str, refresh_toke
             refresh_token,
             issuer.key.public_key,
             algorithms=["RS256"],
-            options={"verify_aud": False, "require": ["exp"]},
+            issuer=issuer.issuer,
+            options={"verify_aud": False, "require": ["exp", "iat", "iss"]},
         )
     except jwt.PyJWTError as e:
         raise OAuthError(401, "invalid_token", "Invalid refresh token") from e

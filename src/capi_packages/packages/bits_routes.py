@@ -5,22 +5,27 @@ With a store that presigns its own URLs (S3) the redirect goes straight to the s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.audit_events import recorder
 from capi_packages.blobstore.base import BlobNotFound
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import (
+    ApiError,
     BlobstoreUnavailable,
     NotAuthorized,
     ResourceNotFound,
     UnprocessableEntity,
 )
-from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, get_json_body, writes_on_get
+from capi_packages.features import require_app_bits_upload
+from capi_packages.http.bodies import MAX_JSON_BODY, read_json, read_urlencoded, refuse_declared_over
+from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, writes_on_get
+from capi_packages.http.files import ZeroCopyFileResponse
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.models import PackageState, PackageType
@@ -29,33 +34,60 @@ from capi_packages.packages.service import get_visible
 from capi_packages.packages.upload import (
     StagedBits,
     accept_upload,
+    check_upload_target,
     parse_upload_message,
-    require_bits_upload_enabled,
 )
 
 router = APIRouter()
 
 
-async def _read_form(request: Request, settings: Any) -> UploadForm:
+async def _read_form(request: Request, settings: Any, *, stop_at_file: bool = False) -> UploadForm:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/"):
         blobstore = request.app.state.blobstore
-        return await read_upload_form(request, blobstore.staging_dir(), settings.max_upload_size)
+        return await read_upload_form(
+            request, blobstore.staging_dir(), settings.max_upload_size, stop_at_file=stop_at_file
+        )
     # CC also takes the form's fields as JSON or url-encoded (resources-only uploads).
     if content_type.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
-        return UploadForm(fields={k: v for k, v in form.items() if isinstance(v, str)})
-    body = await get_json_body(request)
+        return UploadForm(fields=await read_urlencoded(request, MAX_JSON_BODY))
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise UnprocessableEntity("Resources must be valid JSON.")
     return UploadForm(fields=dict(body))
+
+
+async def _body_error_before(request: Request, settings: Any, refusal: ApiError) -> ApiError:
+    """CC validates the body before it looks the package up (§5.3): keep that order where it is cheap.
+
+    The caller may not upload here, so no file is read: only the text fields before the first
+    file part (the order the cf CLI and the seed client send them in) are looked at.
+    """
+    try:
+        form = await _read_form(request, settings, stop_at_file=True)
+        parse_upload_message(form.fields, _UNREAD_FILE if form.stopped_at_file else None)
+    except ApiError as body_error:
+        return body_error
+    return refusal
+
+
+_UNREAD_FILE = StagedBits(Path(), "", "")
 
 
 @router.post("/v3/packages/{guid}/upload")
 async def upload_package_bits(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
-    require_bits_upload_enabled(perms.claims, settings)
+    # Everything the headers and the URL can decide is decided before a byte of the body is read.
+    refuse_declared_over(request, settings.max_upload_size)
+    require_app_bits_upload(perms.claims, settings)
+    try:
+        await run_in_threadpool(check_upload_target, session, perms, guid)
+    except ApiError as refusal:
+        raise await _body_error_before(request, settings, refusal) from None
+    finally:
+        # No transaction (nor SQLite's write lock) stays open while the body streams in.
+        await run_in_threadpool(session.rollback)
     form = await _read_form(request, settings)
     staged = form.files.get("bits")
     try:
@@ -100,8 +132,8 @@ def download_package_bits(
 def _zip_response(blobstore: Any, key: str, guid: str) -> Response:
     path = blobstore.local_path(key)
     if path is not None:
-        # FileResponse streams from disk and answers Range requests (206) itself.
-        return FileResponse(path, media_type="application/zip", filename=f"{guid}.zip")
+        # Sent with sendfile(2) under our server; answers Range requests (206) itself.
+        return ZeroCopyFileResponse(path, media_type="application/zip", filename=f"{guid}.zip")
     # A remote store (S3): relay the object in 1 MiB chunks (whole body only, no Range).
     try:
         size = blobstore.size(key)

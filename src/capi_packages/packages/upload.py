@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,18 +10,13 @@ from sqlalchemy.orm import Session
 
 from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
-from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
-from capi_packages.errors import (
-    FeatureDisabled,
-    PackageBitsAlreadyUploaded,
-    UnprocessableEntity,
-)
+from capi_packages.errors import PackageBitsAlreadyUploaded, UnprocessableEntity
 from capi_packages.jobs.queue import enqueue
+from capi_packages.jsonvalues import JsonRejected, loads_bounded
 from capi_packages.packages import repository
 from capi_packages.packages.models import Package, PackageState, PackageType
 from capi_packages.packages.service import get_visible
-from capi_packages.settings import Settings
 
 UPLOAD_KEYS = ("bits", "bits_path", "bits_name", "upload_start_time", "resources")
 NGINX_DUMMY_FIELD = "<ngx_upload_module_dummy>"
@@ -42,15 +36,6 @@ class UploadMessage:
     resources: list[dict[str, Any]]
 
 
-def require_bits_upload_enabled(claims: Claims, settings: Settings) -> None:
-    if settings.feature_app_bits_upload or claims.is_admin:
-        return
-    err = FeatureDisabled("app_bits_upload")
-    if settings.feature_app_bits_upload_message:
-        err.detail = settings.feature_app_bits_upload_message
-    raise err
-
-
 def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
     """`resources` is a JSON *string* holding an array of objects; blank or [] means not given."""
     if raw is None:
@@ -60,8 +45,8 @@ def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
     if not raw.strip():
         return []
     try:
-        value = json.loads(raw)
-    except ValueError as e:
+        value = loads_bounded(raw)
+    except JsonRejected as e:
         raise UnprocessableEntity("Resources must be valid JSON.") from e
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise UnprocessableEntity("Resources must be valid JSON.")
@@ -89,8 +74,18 @@ def parse_upload_message(fields: dict[str, Any], staged_bits: StagedBits | None)
     return UploadMessage(staged_bits, resources)
 
 
+def check_upload_target(session: Session, perms: Permissions, guid: str) -> None:
+    """Steps 4-7 of CC's upload: 404, 403/suspended, type, state; from the URL and token alone."""
+    pkg, app = get_visible(session, perms, guid)
+    perms.require_write(app.space)
+    if pkg.type != PackageType.BITS:
+        raise UnprocessableEntity("Package type must be bits.")
+    if pkg.state != PackageState.AWAITING_UPLOAD:
+        raise PackageBitsAlreadyUploaded()
+
+
 def accept_upload(session: Session, perms: Permissions, guid: str, message: UploadMessage) -> Package:
-    """Steps 4-8 of CC's upload: 404, 403/suspended, type, state; then PROCESSING_UPLOAD + job."""
+    """Steps 4-8 of CC's upload, again now that the body is in: then PROCESSING_UPLOAD + job."""
     pkg, app = get_visible(session, perms, guid)
     perms.require_write(app.space)
     if pkg.type != PackageType.BITS:

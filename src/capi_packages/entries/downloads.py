@@ -1,0 +1,36 @@
+"""One entry of a stored zip as an HTTP download; the entries API and the console both serve files this way."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+
+from fastapi import Request, Response
+
+from capi_packages.entries.archive import Entry, entry_chunks
+from capi_packages.entries.indexes import EntryIndexes
+from capi_packages.http.streams import ranged_download
+
+
+def indexes_of(request: Request) -> EntryIndexes:
+    indexes: EntryIndexes = request.app.state.entry_indexes
+    return indexes
+
+
+def read_start(request: Request, guid: str, entry: Entry, limit: int) -> bytes:
+    """The first `limit` bytes of the entry's content."""
+    with indexes_of(request).open_entry(guid, entry) as f:
+        return b"".join(entry_chunks(f, entry, 0, limit))
+
+
+def entry_download(request: Request, guid: str, entry: Entry) -> Response:
+    """The entry's bytes as an attachment named after it, Range honoured."""
+    indexes = indexes_of(request)
+
+    def chunks(start: int, end: int) -> Iterator[bytes]:
+        with indexes.open_entry(guid, entry) as f:
+            yield from entry_chunks(f, entry, start, end)
+
+    media_type = mimetypes.guess_type(entry.path)[0] or "application/octet-stream"
+    filename = entry.path.rsplit("/", 1)[-1]
+    return ranged_download(request.headers.get("range"), entry.size, chunks, filename, media_type)
