@@ -12,7 +12,7 @@ ApiError
  │    └── RequestTimeout (408), RequestHeadersTooLarge (431): server-level, sent by http.edge_protocol
  ├── BadQueryParameter (10005, 400)        ├── BlobstoreUnavailable / BlobstoreError (150006/150007)
  ├── FeatureDisabled (330002, 403)         ├── LabelLimitExceeded / AnnotationLimitExceeded
- ├── PayloadTooLarge (10012, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid
+ ├── PayloadTooLarge (10413, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid
                                               (→ CachedResourceMissing), ResourceChecksumMismatch,
                                               FilePathInvalid, FileModeInvalid, JobTimeout
 Domain code raises these; only capi_packages.http.error_handlers renders them.
@@ -121,7 +121,7 @@ class ResourceNotFound(ApiError):
 
 class PayloadTooLarge(ApiError):
     # CC's nginx answers a bare 413; we keep the CF envelope so clients can show a reason.
-    code, name, status, template = 10012, "RequestEntityTooLarge", 413, "{0}"
+    code, name, status, template = 10413, "RequestEntityTooLarge", 413, "{0}"
 
 
 class ServiceUnavailable(ApiError):
