@@ -21,6 +21,7 @@ from capi_packages.db import migrate
 from capi_packages.db.session import make_engine
 from capi_packages.settings import Settings
 from tests.factories import Api
+from tests.openapi.observed import Observation, StatusRecorder, documented_routes, undocumented
 
 BASE_URL = "http://api.test"
 # Point the suite at PostgreSQL with e.g. postgresql+psycopg://postgres@127.0.0.1:5433/postgres
@@ -93,11 +94,21 @@ def settings(
     )
 
 
+_document: dict[str, Any] = {}
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Any]:
     application = create_app(settings)
+    observed: set[Observation] = set()
+    application.add_middleware(StatusRecorder, observed=observed, routes=documented_routes(application))
     yield application
     application.state.engine.dispose()
+    # The document is the same for every app the suite builds: made once, from the first.
+    _document.setdefault("served", application.openapi())
+    problems = undocumented(_document["served"], observed)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

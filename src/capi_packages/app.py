@@ -25,7 +25,7 @@ from capi_packages.console.pages import HERE as CONSOLE_DIR
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.entries import routes as entry_routes
 from capi_packages.entries.indexes import EntryIndexes
-from capi_packages.http import error_handlers
+from capi_packages.http import error_handlers, openapi
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
         default_response_class=JSONResponse,
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     external_pem = settings.jwt_public_key_file.read_bytes() if settings.jwt_public_key_file else None
     app.state.settings = settings
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.worker = worker
 
     error_handlers.install(app)
+    openapi.install(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(bits_routes.router)
@@ -132,11 +134,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(console_routes.router)
         app.mount("/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", tags=["root"])
     def root(request: Request) -> JSONResponse:
         return JSONResponse(root_links(settings))
 
-    @app.get("/v3", include_in_schema=False)
+    @app.get("/v3", tags=["root"])
     def v3_root() -> JSONResponse:
         base = settings.base_url
         names = [

@@ -15,7 +15,9 @@ from capi_packages.apps.schemas import (
     env_resource,
 )
 from capi_packages.errors import UnprocessableEntity
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls, writes_on_get
+from capi_packages.http.openapi import json_body, list_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.listing import Page
 from capi_packages.orgs.schemas import app_resource
@@ -28,7 +30,7 @@ def _empty(request: Request, spec: Any, path: str, urls: Any) -> dict[str, Any]:
     return list_body(urls.v3(path), query, Page([], 0), lambda r: r)
 
 
-@router.patch("/v3/apps/{guid}")
+@router.patch("/v3/apps/{guid}", openapi_extra=json_body(bodies.APP_UPDATE))
 def update_app(guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     return app_resource(service.update_app(session, perms, settings, guid, body), urls)
 
@@ -48,7 +50,7 @@ def app_environment_variables(guid: str, perms: Perms, session: DbSession, urls:
     return _env_vars_body(app, urls)
 
 
-@router.patch("/v3/apps/{guid}/environment_variables")
+@router.patch("/v3/apps/{guid}/environment_variables", openapi_extra=json_body(bodies.ENVIRONMENT_VARIABLES_UPDATE))
 def update_app_environment_variables(guid: str, perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
     return _env_vars_body(service.update_environment_variables(session, perms, guid, body), urls)
 
@@ -65,32 +67,32 @@ def current_droplet(guid: str, perms: Perms, session: DbSession) -> Any:
     service.require_droplet(session, perms, guid)
 
 
-@router.get("/v3/apps/{guid}/droplets")
+@router.get("/v3/apps/{guid}/droplets", openapi_extra=list_parameters(APP_DROPLETS_LIST))
 def app_droplets(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     body = _empty(request, APP_DROPLETS_LIST, f"/apps/{guid}/droplets", urls)
     service.get_app(session, perms, guid)
     return body
 
 
-@router.get("/v3/apps/{guid}/routes")
+@router.get("/v3/apps/{guid}/routes", openapi_extra=list_parameters(APP_ROUTES_LIST))
 def app_routes(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     body = _empty(request, APP_ROUTES_LIST, f"/apps/{guid}/routes", urls)
     service.get_app(session, perms, guid)
     return body
 
 
-@router.get("/v3/routes")
+@router.get("/v3/routes", openapi_extra=list_parameters(ROUTES_LIST))
 def list_routes(request: Request, _perms: Perms, urls: Urls) -> Any:
     # This service routes nothing: routes in a manifest are validated and accepted, never recorded.
     return _empty(request, ROUTES_LIST, "/routes", urls)
 
 
-@router.get("/v3/deployments")
+@router.get("/v3/deployments", openapi_extra=list_parameters(DEPLOYMENTS_LIST))
 def list_deployments(request: Request, _perms: Perms, urls: Urls) -> Any:
     return _empty(request, DEPLOYMENTS_LIST, "/deployments", urls)
 
 
-@router.post("/v3/builds")
+@router.post("/v3/builds", openapi_extra=json_body(bodies.BUILD_CREATE))
 def create_build(_perms: Perms, _body: JsonBody) -> Any:
     raise UnprocessableEntity(service.STAGING_NOT_OFFERED)
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from capi_packages.audit_events import service
 from capi_packages.audit_events.schemas import AUDIT_EVENTS_LIST, audit_event_resource
 from capi_packages.http.dependencies import DbSession, Perms, Urls
+from capi_packages.http.openapi import list_parameters
 from capi_packages.http.pagination import list_body, list_query
 
 router = APIRouter()
 
 
-@router.get("/v3/audit_events")
+@router.get("/v3/audit_events", openapi_extra=list_parameters(AUDIT_EVENTS_LIST))
 def list_audit_events(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, AUDIT_EVENTS_LIST)
     page = service.list_events(session, perms, query)

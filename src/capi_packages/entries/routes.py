@@ -11,6 +11,7 @@ from capi_packages.entries.downloads import entry_download, indexes_of
 from capi_packages.entries.schemas import comparison_resource, entries_path, entry_resource
 from capi_packages.errors import BadQueryParameter
 from capi_packages.http.dependencies import DbSession, Perms, Urls
+from capi_packages.http.openapi import list_parameters, responses
 from capi_packages.http.pagination import list_query, pagination_block
 from capi_packages.listing import ListSpec
 
@@ -28,7 +29,7 @@ DIFF_QUERY = ListSpec(
 )
 
 
-@router.get("/{guid}/entries")
+@router.get("/{guid}/entries", openapi_extra=list_parameters(ENTRIES_LIST))
 def list_package_entries(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     """A page of the package's entries in tree order; `prefix` keeps the paths starting with it."""
     query = list_query(request, ENTRIES_LIST)
@@ -39,14 +40,16 @@ def list_package_entries(guid: str, request: Request, perms: Perms, session: DbS
     }
 
 
-@router.get("/{guid}/entries/{path:path}")
+@router.get(
+    "/{guid}/entries/{path:path}", responses=responses(200, 206, media_type="application/octet-stream") | responses(416)
+)
 def download_package_entry(guid: str, path: str, request: Request, perms: Perms, session: DbSession) -> Response:
     """One file of the package, streamed from the stored zip; symlinks are followed inside it."""
     entry = service.find_entry(session, perms, indexes_of(request), guid, path)
     return entry_download(request, guid, entry)
 
 
-@router.get("/{guid}/diff")
+@router.get("/{guid}/diff", openapi_extra=list_parameters(DIFF_QUERY))
 def diff_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     """What changed in this package against `against` (usually the app's previous package)."""
     query = list_query(request, DIFF_QUERY)

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.errors import MessageParseError, NotFound, PayloadTooLarge
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.bodies import read_urlencoded
+from capi_packages.http.openapi import oauth_errors
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.login import service
 from capi_packages.login.service import Issuer, OAuthError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["login"])
 
 
 def _require_enabled(request: Request) -> None:
@@ -71,7 +73,11 @@ async def _token_form(request: Request) -> dict[str, str]:
         raise OAuthError(400, "invalid_request", "Malformed request body") from e
 
 
-@router.post("/oauth/token")
+@router.post(
+    "/oauth/token",
+    openapi_extra=bodies.TOKEN_REQUEST,
+    responses=oauth_errors(400, 401, 413, 415),
+)
 async def oauth_token(request: Request) -> JSONResponse:
     _require_enabled(request)
     settings = request.app.state.settings

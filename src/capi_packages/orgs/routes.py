@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.openapi import json_body, list_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.orgs import service
@@ -27,13 +29,13 @@ def _accepted(urls: Any, job_guid: str) -> Response:
 
 
 # --- organizations ----------------------------------------------------------------------------
-@router.post("/v3/organizations", status_code=201)
+@router.post("/v3/organizations", status_code=201, openapi_extra=json_body(bodies.ORGANIZATION_CREATE))
 def create_organization(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     org = service.create_org(session, perms, settings, body)
     return JSONResponse(organization_resource(org, urls), status_code=201)
 
 
-@router.get("/v3/organizations")
+@router.get("/v3/organizations", openapi_extra=list_parameters(ORGANIZATIONS_LIST))
 def list_organizations(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, ORGANIZATIONS_LIST)
     page = service.list_orgs(session, perms, query)
@@ -45,7 +47,7 @@ def get_organization(guid: str, perms: Perms, session: DbSession, urls: Urls) ->
     return organization_resource(service.get_org(session, perms, guid), urls)
 
 
-@router.patch("/v3/organizations/{guid}")
+@router.patch("/v3/organizations/{guid}", openapi_extra=json_body(bodies.ORGANIZATION))
 def update_organization(
     guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
@@ -58,12 +60,12 @@ def delete_organization(guid: str, perms: Perms, session: DbSession, urls: Urls)
 
 
 # --- spaces -----------------------------------------------------------------------------------
-@router.post("/v3/spaces", status_code=201)
+@router.post("/v3/spaces", status_code=201, openapi_extra=json_body(bodies.SPACE_CREATE))
 def create_space(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     return JSONResponse(space_resource(service.create_space(session, perms, settings, body), urls), status_code=201)
 
 
-@router.get("/v3/spaces")
+@router.get("/v3/spaces", openapi_extra=list_parameters(SPACES_LIST))
 def list_spaces(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, SPACES_LIST)
     page = service.list_spaces(session, perms, query)
@@ -75,7 +77,7 @@ def get_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
     return space_resource(service.get_space(session, perms, guid), urls)
 
 
-@router.patch("/v3/spaces/{guid}")
+@router.patch("/v3/spaces/{guid}", openapi_extra=json_body(bodies.SPACE_UPDATE))
 def update_space(guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     return space_resource(service.update_space(session, perms, settings, guid, body), urls)
 
@@ -86,12 +88,12 @@ def delete_space(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Res
 
 
 # --- apps -------------------------------------------------------------------------------------
-@router.post("/v3/apps", status_code=201)
+@router.post("/v3/apps", status_code=201, openapi_extra=json_body(bodies.APP_CREATE))
 def create_app(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     return JSONResponse(app_resource(service.create_app(session, perms, settings, body), urls), status_code=201)
 
 
-@router.get("/v3/apps")
+@router.get("/v3/apps", openapi_extra=list_parameters(APPS_LIST))
 def list_apps(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, APPS_LIST)
     page = service.list_apps(session, perms, query)

@@ -23,10 +23,12 @@ from capi_packages.errors import (
     UnprocessableEntity,
 )
 from capi_packages.features import require_app_bits_upload
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.bodies import MAX_JSON_BODY, read_json, read_urlencoded, refuse_declared_over
 from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, writes_on_get
 from capi_packages.http.files import ZeroCopyFileResponse
 from capi_packages.http.multipart import UploadForm, read_upload_form
+from capi_packages.http.openapi import query_parameters, responses
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.packages.models import PackageState, PackageType
 from capi_packages.packages.schemas import package_resource
@@ -74,7 +76,7 @@ async def _body_error_before(request: Request, settings: Any, refusal: ApiError)
 _UNREAD_FILE = StagedBits(Path(), "", "")
 
 
-@router.post("/v3/packages/{guid}/upload")
+@router.post("/v3/packages/{guid}/upload", openapi_extra=bodies.UPLOAD, responses=responses(502))
 async def upload_package_bits(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
@@ -101,7 +103,12 @@ async def upload_package_bits(
     return JSONResponse(package_resource(pkg, urls, upload_method=settings.links_upload_method))
 
 
-@router.get("/v3/packages/{guid}/download")
+@router.get(
+    "/v3/packages/{guid}/download",
+    responses=responses(200, 206, media_type="application/zip")
+    | responses(302, location=True)
+    | responses(416, 422, 502),
+)
 @writes_on_get
 def download_package_bits(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
@@ -152,7 +159,11 @@ def _chunks(blob: BinaryIO, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         blob.close()
 
 
-@router.get("/blobs/packages/{guid}")
+@router.get(
+    "/blobs/packages/{guid}",
+    openapi_extra=query_parameters(expires="When the signature expires (Unix time)", signature="The URL's signature"),
+    responses=responses(200, 206, media_type="application/zip") | responses(403, 416, 502),
+)
 def signed_package_blob(guid: str, request: Request) -> Response:
     """No bearer token here: the signature is the credential (clients drop Authorization on redirect)."""
     q = request.query_params

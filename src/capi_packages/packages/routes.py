@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.openapi import json_body, list_parameters, query_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.listing import Page
 from capi_packages.packages import service
@@ -27,7 +29,12 @@ def _one(request: Request, pkg: Package, urls: Any, status: int = 200) -> Any:
     return JSONResponse(_render(request, urls)(pkg), status_code=status)
 
 
-@router.post("/v3/packages", status_code=201)
+@router.post(
+    "/v3/packages",
+    status_code=201,
+    openapi_extra=json_body(bodies.PACKAGE_CREATE_OR_COPY)
+    | query_parameters(source_guid="Copy the bits or image of this package (the body names the receiving app)"),
+)
 def create_package(
     request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
@@ -39,14 +46,14 @@ def create_package(
     return _one(request, pkg, urls, 201)
 
 
-@router.post("/v3/packages/{guid}/copy", status_code=201)
+@router.post("/v3/packages/{guid}/copy", status_code=201, openapi_extra=json_body(bodies.PACKAGE_COPY))
 def copy_package(
     guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
     return _one(request, service.copy(session, perms, settings, guid, body), urls, 201)
 
 
-@router.get("/v3/packages")
+@router.get("/v3/packages", openapi_extra=list_parameters(PACKAGES_LIST))
 def list_packages(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, PACKAGES_LIST)
     # CC quirk (§2.5): ?app_guid= on the top-level route acts as the nested app route.
@@ -56,7 +63,7 @@ def list_packages(request: Request, perms: Perms, session: DbSession, urls: Urls
     return list_body(base, query, page, _render(request, urls))
 
 
-@router.get("/v3/apps/{guid}/packages")
+@router.get("/v3/apps/{guid}/packages", openapi_extra=list_parameters(APP_PACKAGES_LIST))
 def list_app_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, APP_PACKAGES_LIST)
     page = service.list_packages(session, perms, query, app_guid=guid)
@@ -68,7 +75,7 @@ def get_package(guid: str, request: Request, perms: Perms, session: DbSession, u
     return _one(request, service.get(session, perms, guid), urls)
 
 
-@router.patch("/v3/packages/{guid}")
+@router.patch("/v3/packages/{guid}", openapi_extra=json_body(bodies.PACKAGE_UPDATE))
 def update_package(
     guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
@@ -82,7 +89,7 @@ def delete_package(guid: str, perms: Perms, session: DbSession, urls: Urls) -> R
     return Response(status_code=202, headers={"Location": urls.v3(f"/jobs/{job.guid}")})
 
 
-@router.get("/v3/packages/{guid}/droplets")
+@router.get("/v3/packages/{guid}/droplets", openapi_extra=list_parameters(PACKAGE_DROPLETS_LIST))
 def list_package_droplets(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, PACKAGE_DROPLETS_LIST)
     service.get(session, perms, guid)

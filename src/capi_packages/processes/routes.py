@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.openapi import json_body, list_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.http.urls import UrlBuilder
@@ -33,14 +35,14 @@ def _shown(perms: Any, process: Process, app: App, urls: UrlBuilder) -> dict[str
     return process_resource(process, app, urls, show_command=perms.can_read_secrets_in_space(app.space))
 
 
-@router.get("/v3/processes")
+@router.get("/v3/processes", openapi_extra=list_parameters(PROCESSES_LIST))
 def list_processes(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, PROCESSES_LIST)
     page = service.list_processes(session, perms, query)
     return list_body(urls.v3("/processes"), query, page, _listed(urls))
 
 
-@router.get("/v3/apps/{guid}/processes")
+@router.get("/v3/apps/{guid}/processes", openapi_extra=list_parameters(APP_PROCESSES_LIST))
 def list_app_processes(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, APP_PROCESSES_LIST)
     page = service.list_processes(session, perms, query, app_guid=guid)
@@ -57,7 +59,7 @@ def get_app_process(guid: str, type_: str, perms: Perms, session: DbSession, url
     return _shown(perms, *service.get_app_process(session, perms, guid, type_), urls)
 
 
-@router.patch("/v3/processes/{guid}")
+@router.patch("/v3/processes/{guid}", openapi_extra=json_body(bodies.PROCESS_UPDATE))
 def update_process(
     guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
@@ -65,7 +67,7 @@ def update_process(
     return process_resource(service.update_process(session, perms, settings, process, app, body), app, urls)
 
 
-@router.patch("/v3/apps/{guid}/processes/{type_}")
+@router.patch("/v3/apps/{guid}/processes/{type_}", openapi_extra=json_body(bodies.PROCESS_UPDATE))
 def update_app_process(
     guid: str, type_: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
@@ -73,14 +75,16 @@ def update_app_process(
     return process_resource(service.update_process(session, perms, settings, process, app, body), app, urls)
 
 
-@router.post("/v3/processes/{guid}/actions/scale", status_code=202)
+@router.post("/v3/processes/{guid}/actions/scale", status_code=202, openapi_extra=json_body(bodies.PROCESS_SCALE))
 def scale_process(guid: str, perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
     process, app = service.get_process(session, perms, guid)
     scaled = service.scale_process(session, perms, process, app, body)
     return JSONResponse(process_resource(scaled, app, urls), status_code=202)
 
 
-@router.post("/v3/apps/{guid}/processes/{type_}/actions/scale", status_code=202)
+@router.post(
+    "/v3/apps/{guid}/processes/{type_}/actions/scale", status_code=202, openapi_extra=json_body(bodies.PROCESS_SCALE)
+)
 def scale_app_process(guid: str, type_: str, perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
     process, app = service.get_app_process(session, perms, guid, type_)
     scaled = service.scale_process(session, perms, process, app, body)
@@ -97,7 +101,7 @@ def app_process_stats(guid: str, type_: str, perms: Perms, session: DbSession) -
     return stats_resource(service.get_app_process(session, perms, guid, type_)[0])
 
 
-@router.get("/v3/processes/{guid}/sidecars")
+@router.get("/v3/processes/{guid}/sidecars", openapi_extra=list_parameters(SIDECARS_LIST))
 def process_sidecars(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query(request, SIDECARS_LIST)
     service.get_process(session, perms, guid)

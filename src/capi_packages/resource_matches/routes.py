@@ -7,14 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from capi_packages.features import require_app_bits_upload
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms
+from capi_packages.http.openapi import json_body
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.resource_matches import service
 
 router = APIRouter()
 
 
-@router.post("/v3/resource_matches", status_code=201)
+@router.post("/v3/resource_matches", status_code=201, openapi_extra=json_body(bodies.RESOURCE_MATCH))
 def create_resource_match(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings) -> Any:
     require_app_bits_upload(perms.claims, settings)
     resources = service.validate_match_request(body)

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
+from capi_packages.http.openapi import json_body, list_parameters, query_parameters
 from capi_packages.http.pagination import list_body, list_query_unprocessable, raise_unprocessable
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.http.urls import UrlBuilder
@@ -40,12 +42,12 @@ def _include_param(request: Request) -> list[str]:
     return [value for value in raw.split(",")] if raw else []
 
 
-@router.post("/v3/roles", status_code=201)
+@router.post("/v3/roles", status_code=201, openapi_extra=json_body(bodies.ROLE_CREATE))
 def create_role(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) -> Any:
     return JSONResponse(role_resource(service.create_role(session, perms, body), urls), status_code=201)
 
 
-@router.get("/v3/roles")
+@router.get("/v3/roles", openapi_extra=list_parameters(ROLES_LIST))
 def list_roles(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query_unprocessable(request, ROLES_LIST, lambda q: include_messages(q.filters.get("include")))
     page = service.list_roles(session, perms, query)
@@ -56,7 +58,7 @@ def list_roles(request: Request, perms: Perms, session: DbSession, urls: Urls) -
     return body
 
 
-@router.get("/v3/roles/{guid}")
+@router.get("/v3/roles/{guid}", openapi_extra=query_parameters(include="Comma-separated: user, space, organization"))
 def get_role(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     include = _include_param(request)
     raise_unprocessable(include_messages(include))

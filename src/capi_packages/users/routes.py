@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from capi_packages.http import request_bodies as bodies
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.openapi import json_body, list_parameters
 from capi_packages.http.pagination import list_body, list_query_unprocessable
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.users import service
@@ -15,7 +17,7 @@ from capi_packages.users.schemas import USERS_LIST, filter_combination_messages,
 router = APIRouter()
 
 
-@router.get("/v3/users")
+@router.get("/v3/users", openapi_extra=list_parameters(USERS_LIST))
 def list_users(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     query = list_query_unprocessable(request, USERS_LIST, lambda q: filter_combination_messages(q.filters))
     page = service.list_users(session, perms, query)
@@ -27,7 +29,7 @@ def get_user(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
     return user_resource(service.get_user(session, perms, guid), urls)
 
 
-@router.post("/v3/users", status_code=201)
+@router.post("/v3/users", status_code=201, openapi_extra=json_body(bodies.USER_CREATE))
 def create_user(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     return JSONResponse(user_resource(service.create_user(session, perms, settings, body), urls), status_code=201)
 
