@@ -25,7 +25,7 @@ from capi_packages.console.pages import HERE as CONSOLE_DIR
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.entries import routes as entry_routes
 from capi_packages.entries.indexes import EntryIndexes
-from capi_packages.http import error_handlers, openapi
+from capi_packages.http import docs, error_handlers, openapi
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Cloud Foundry v3 Packages API",
         lifespan=lifespan,
         default_response_class=JSONResponse,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
         generate_unique_id_function=openapi.operation_id,
     )
@@ -114,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     error_handlers.install(app)
     openapi.install(app)
+    docs.install(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(bits_routes.router)
