@@ -29,7 +29,6 @@ from capi_packages.http import docs, error_handlers, openapi
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.jobs import routes as job_routes
 from capi_packages.jobs.registry import Registry
 from capi_packages.jobs.worker import Worker
@@ -45,6 +44,7 @@ from capi_packages.processes import routes as process_routes
 from capi_packages.resource_matches import routes as resource_match_routes
 from capi_packages.roles import routes as role_routes
 from capi_packages.settings import Settings
+from capi_packages.urls import UrlBuilder
 from capi_packages.users import jobs as user_jobs
 from capi_packages.users import routes as user_routes
 

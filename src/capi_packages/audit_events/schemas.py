@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from capi_packages.audit_events.models import AuditEvent
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import timestamp
+from capi_packages.urls import UrlBuilder
 
 AUDIT_EVENTS_LIST = ListSpec(
     allowed=[

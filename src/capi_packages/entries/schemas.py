@@ -8,7 +8,7 @@ from urllib.parse import quote
 from capi_packages.entries.archive import Entry
 from capi_packages.entries.diff import Change
 from capi_packages.entries.service import Comparison
-from capi_packages.http.urls import UrlBuilder
+from capi_packages.urls import UrlBuilder
 
 
 def entries_path(guid: str, path: str | None = None) -> str:

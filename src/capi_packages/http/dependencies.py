@@ -13,8 +13,8 @@ from capi_packages.auth.tokens import Claims, TokenVerifier
 from capi_packages.db.session import READ_ONLY
 from capi_packages.errors import NotAuthorized
 from capi_packages.http.bodies import read_json
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.settings import Settings
+from capi_packages.urls import UrlBuilder
 from capi_packages.users.service import record_token_user
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,11 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from capi_packages.db.base import utcnow
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.messages import timestamp
 from capi_packages.orgs.models import App, Organization, Space
 from capi_packages.packages.models import Package
+from capi_packages.urls import UrlBuilder
 from capi_packages.users.models import User
 
 # resource_type → (model, plural path): a job links to its resource while that still exists.

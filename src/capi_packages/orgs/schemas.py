@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import timestamp
 from capi_packages.metadata.rows import present_metadata
 from capi_packages.orgs.models import App, Organization, Space, Status
+from capi_packages.urls import UrlBuilder
 
 _PAGING = ["page", "per_page", "order_by", "created_ats", "updated_ats"]
 # The order_by values are CC's valid_order_by_values of each list message, in its order.

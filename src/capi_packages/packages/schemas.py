@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import require_object, timestamp, to_one_relationship, unknown_fields
 from capi_packages.metadata.validation import validate_metadata
 from capi_packages.packages.models import Package, PackageType
+from capi_packages.urls import UrlBuilder
 
 PACKAGES_LIST = ListSpec(
     allowed=[

@@ -11,7 +11,6 @@ from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Pe
 from capi_packages.http.openapi import json_body, list_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import Page
 from capi_packages.orgs.models import App
 from capi_packages.processes import service
@@ -23,6 +22,7 @@ from capi_packages.processes.schemas import (
     process_resource,
     stats_resource,
 )
+from capi_packages.urls import UrlBuilder
 
 router = APIRouter()
 

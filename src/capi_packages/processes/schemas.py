@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import raise_if, require_object, timestamp, unknown_fields
 from capi_packages.metadata.rows import present_metadata
 from capi_packages.metadata.validation import validate_metadata
 from capi_packages.orgs.models import App
 from capi_packages.processes.models import HealthCheckType, Process
+from capi_packages.urls import UrlBuilder
 
 MAX_DB_INT = 2**31 - 1
 MAX_DB_BIGINT = 2**63 - 1

@@ -12,11 +12,11 @@ from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
 from capi_packages.http.openapi import json_body, list_parameters, query_parameters
 from capi_packages.http.pagination import list_body, list_query_unprocessable, raise_unprocessable
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.orgs.models import Role
 from capi_packages.orgs.schemas import organization_resource, space_resource
 from capi_packages.roles import service
 from capi_packages.roles.schemas import ROLES_LIST, include_messages, role_resource
+from capi_packages.urls import UrlBuilder
 from capi_packages.users.schemas import user_resource
 
 router = APIRouter()

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import APP_RELATIONSHIP_SHAPE, require_object, timestamp, unknown_fields
 from capi_packages.orgs.models import Role, RoleType
+from capi_packages.urls import UrlBuilder
 
 ORG_ROLE_ORDER = ["organization_auditor", "organization_manager", "organization_billing_manager", "organization_user"]
 SPACE_ROLE_ORDER = ["space_auditor", "space_manager", "space_developer", "space_supporter"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from capi_packages.http.urls import UrlBuilder
 from capi_packages.listing import ListSpec
 from capi_packages.messages import raise_if, require_object, timestamp, unknown_fields
 from capi_packages.metadata.rows import present_metadata
 from capi_packages.metadata.validation import validate_metadata
+from capi_packages.urls import UrlBuilder
 from capi_packages.users.models import LOCAL_ORIGIN, User
 
 USERS_LIST = ListSpec(

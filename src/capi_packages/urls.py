@@ -1,4 +1,6 @@
-"""Absolute links, built from the configured external URL as CC's api_url_builder does."""
+"""Absolute links, built from the configured external URL as CC's api_url_builder does.
+
+Outside http/: wire formats (schemas) and jobs build links too, and know nothing of the web layer."""
 
 from __future__ import annotations
 
