@@ -16,9 +16,9 @@ from capi_packages.blobstore.keys import package_key
 from capi_packages.console import views
 from capi_packages.console.pages import current_claims, page, render, secure
 from capi_packages.entries import service as entries
-from capi_packages.entries.downloads import entry_download, indexes_of, read_start
+from capi_packages.entries.downloads import entry_download, read_start
 from capi_packages.errors import ApiError, ResourceNotFound
-from capi_packages.http.dependencies import DbSession
+from capi_packages.http.dependencies import AppSettings, Blobstore, DbSession, Indexes, Signer, Urls
 from capi_packages.listing import ListQuery, parse_list_query
 from capi_packages.orgs import service as orgs
 from capi_packages.packages import service as packages
@@ -37,11 +37,11 @@ def _perms(request: Request, session: Any) -> Permissions:
     return Permissions(session, current_claims(request))
 
 
-def _zip_size(request: Request, pkg: Package) -> int | None:
+def _zip_size(blobstore: Any, pkg: Package) -> int | None:
     if pkg.type != PackageType.BITS or pkg.state != PackageState.READY:
         return None
     try:
-        return int(request.app.state.blobstore.size(package_key(pkg.guid)))
+        return int(blobstore.size(package_key(pkg.guid)))
     except BlobNotFound:
         return None
 
@@ -128,14 +128,14 @@ def _app_packages(session: Any, perms: Permissions, app_guid: str) -> list[Packa
 
 @router.get("/packages/{guid}")
 @page
-def package_files(guid: str, request: Request, session: DbSession) -> Response:
+def package_files(guid: str, request: Request, session: DbSession, indexes: Indexes, blobstore: Blobstore) -> Response:
     perms = _perms(request, session)
     pkg, app = packages.get_visible(session, perms, guid)
     path = entries.normalise_dir(request.query_params.get("dir", ""))
     listing, problem = None, None
     try:
         entries.readable_bits(session, perms, guid, "show")
-        listing = views.directory_listing(entries.load_index(indexes_of(request), guid), path)
+        listing = views.directory_listing(entries.load_index(indexes, guid), path)
         if listing is None:
             raise ResourceNotFound("Directory")
     except ApiError as error:
@@ -147,7 +147,7 @@ def package_files(guid: str, request: Request, session: DbSession) -> Response:
         "package.html",
         pkg=pkg,
         app=app,
-        size=_zip_size(request, pkg),
+        size=_zip_size(blobstore, pkg),
         listing=listing,
         crumbs=views.breadcrumbs(path),
         problem=problem,
@@ -159,48 +159,55 @@ def package_files(guid: str, request: Request, session: DbSession) -> Response:
 
 @router.get("/packages/{guid}/files/{path:path}")
 @page
-def package_file(guid: str, path: str, request: Request, session: DbSession) -> Response:
+def package_file(guid: str, path: str, request: Request, session: DbSession, indexes: Indexes) -> Response:
     perms = _perms(request, session)
     pkg, app = packages.get_visible(session, perms, guid)
-    entry = entries.find_entry(session, perms, indexes_of(request), guid, path)
+    entry = entries.find_entry(session, perms, indexes, guid, path)
     text = None
     if entry.size <= views.TEXT_LIMIT:
-        text = views.as_text(read_start(request, guid, entry, views.TEXT_LIMIT))
+        text = views.as_text(read_start(indexes, guid, entry, views.TEXT_LIMIT))
     parent = entry.path.rpartition("/")[0]
     return render(request, "file.html", pkg=pkg, app=app, entry=entry, text=text, crumbs=views.breadcrumbs(parent))
 
 
 @router.get("/packages/{guid}/raw/{path:path}")
 @page
-def package_file_download(guid: str, path: str, request: Request, session: DbSession) -> Response:
-    entry = entries.find_entry(session, _perms(request, session), indexes_of(request), guid, path)
-    return entry_download(request, guid, entry)
+def package_file_download(guid: str, path: str, request: Request, session: DbSession, indexes: Indexes) -> Response:
+    entry = entries.find_entry(session, _perms(request, session), indexes, guid, path)
+    return entry_download(request, indexes, guid, entry)
 
 
 @router.get("/packages/{guid}/download")
 @page
-def package_download(guid: str, request: Request, session: DbSession) -> Response:
+def package_download(
+    guid: str,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    blobstore: Blobstore,
+    signer: Signer,
+    urls: Urls,
+) -> Response:
     """The whole zip, by the same signed URL `GET /v3/packages/{guid}/download` redirects to."""
     entries.readable_bits(session, _perms(request, session), guid, "download")
-    state = request.app.state
-    ttl = state.settings.signed_url_ttl_seconds
-    presign = getattr(state.blobstore, "signed_url", None)
+    ttl = settings.signed_url_ttl_seconds
+    presign = getattr(blobstore, "signed_url", None)
     if presign is not None:
         location = presign(package_key(guid), ttl, f"{guid}.zip")
     else:
-        location = state.urls(state.url_signer.sign(f"/blobs/packages/{guid}", ttl))
+        location = urls(signer.sign(f"/blobs/packages/{guid}", ttl))
     return secure(RedirectResponse(location, status_code=303))
 
 
 @router.get("/packages/{guid}/diff")
 @page
-def package_diff(guid: str, request: Request, session: DbSession) -> Response:
+def package_diff(guid: str, request: Request, session: DbSession, indexes: Indexes) -> Response:
     perms = _perms(request, session)
     pkg, app = packages.get_visible(session, perms, guid)
     against = request.query_params.get("against", "")
     if not against:
         return secure(RedirectResponse(f"/console/packages/{guid}", status_code=303))
-    comparison = entries.diff_packages(session, perms, indexes_of(request), guid, against)
+    comparison = entries.diff_packages(session, perms, indexes, guid, against)
     return render(
         request,
         "diff.html",

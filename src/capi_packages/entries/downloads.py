@@ -12,20 +12,14 @@ from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.http.streams import ranged_download
 
 
-def indexes_of(request: Request) -> EntryIndexes:
-    indexes: EntryIndexes = request.app.state.entry_indexes
-    return indexes
-
-
-def read_start(request: Request, guid: str, entry: Entry, limit: int) -> bytes:
+def read_start(indexes: EntryIndexes, guid: str, entry: Entry, limit: int) -> bytes:
     """The first `limit` bytes of the entry's content."""
-    with indexes_of(request).open_entry(guid, entry) as f:
+    with indexes.open_entry(guid, entry) as f:
         return b"".join(entry_chunks(f, entry, 0, limit))
 
 
-def entry_download(request: Request, guid: str, entry: Entry) -> Response:
+def entry_download(request: Request, indexes: EntryIndexes, guid: str, entry: Entry) -> Response:
     """The entry's bytes as an attachment named after it, Range honoured."""
-    indexes = indexes_of(request)
 
     def chunks(start: int, end: int) -> Iterator[bytes]:
         with indexes.open_entry(guid, entry) as f:

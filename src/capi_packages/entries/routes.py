@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from capi_packages.entries import service
-from capi_packages.entries.downloads import entry_download, indexes_of
+from capi_packages.entries.downloads import entry_download
 from capi_packages.entries.schemas import comparison_resource, entries_path, entry_resource
 from capi_packages.errors import BadQueryParameter
-from capi_packages.http.dependencies import DbSession, Perms, Urls
+from capi_packages.http.dependencies import DbSession, Indexes, Perms, Urls
 from capi_packages.http.openapi import list_parameters, responses
 from capi_packages.http.pagination import list_query, pagination_block
 from capi_packages.listing import ListSpec
@@ -30,10 +30,12 @@ DIFF_QUERY = ListSpec(
 
 
 @router.get("/{guid}/entries", openapi_extra=list_parameters(ENTRIES_LIST))
-def list_package_entries(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+def list_package_entries(
+    guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls, indexes: Indexes
+) -> Any:
     """A page of the package's entries in tree order; `prefix` keeps the paths starting with it."""
     query = list_query(request, ENTRIES_LIST)
-    rows, total = service.list_entries(session, perms, indexes_of(request), guid, query)
+    rows, total = service.list_entries(session, perms, indexes, guid, query)
     return {
         "pagination": pagination_block(urls(entries_path(guid)), query, total),
         "resources": [entry_resource(entry, guid, urls) for entry in rows],
@@ -43,17 +45,19 @@ def list_package_entries(guid: str, request: Request, perms: Perms, session: DbS
 @router.get(
     "/{guid}/entries/{path:path}", responses=responses(200, 206, media_type="application/octet-stream") | responses(416)
 )
-def download_package_entry(guid: str, path: str, request: Request, perms: Perms, session: DbSession) -> Response:
+def download_package_entry(
+    guid: str, path: str, request: Request, perms: Perms, session: DbSession, indexes: Indexes
+) -> Response:
     """One file of the package, streamed from the stored zip; symlinks are followed inside it."""
-    entry = service.find_entry(session, perms, indexes_of(request), guid, path)
-    return entry_download(request, guid, entry)
+    entry = service.find_entry(session, perms, indexes, guid, path)
+    return entry_download(request, indexes, guid, entry)
 
 
 @router.get("/{guid}/diff", openapi_extra=list_parameters(DIFF_QUERY))
-def diff_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+def diff_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls, indexes: Indexes) -> Any:
     """What changed in this package against `against` (usually the app's previous package)."""
     query = list_query(request, DIFF_QUERY)
     against = (query.filters.get("against") or [""])[0]
     if not against:
         raise BadQueryParameter("Against can't be blank")
-    return comparison_resource(service.diff_packages(session, perms, indexes_of(request), guid, against), urls)
+    return comparison_resource(service.diff_packages(session, perms, indexes, guid, against), urls)

@@ -1,4 +1,6 @@
-"""FastAPI dependencies as Annotated aliases: DbSession, CurrentUser, Perms, AppSettings, Body, ..."""
+"""FastAPI dependencies as Annotated aliases: DbSession, CurrentUser, Perms, AppSettings, Body, ...
+
+The only code that reads `app.state`: route modules name what they need with these aliases."""
 
 from __future__ import annotations
 
@@ -6,11 +8,16 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from capi_packages.auth.keys import SigningKey
 from capi_packages.auth.permissions import Permissions
+from capi_packages.auth.secrets import SecretBox
+from capi_packages.auth.signed_urls import UrlSigner
 from capi_packages.auth.tokens import Claims, TokenVerifier
+from capi_packages.blobstore.base import Blobstore as BlobstoreProtocol
 from capi_packages.db.session import READ_ONLY
+from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.errors import NotAuthorized
 from capi_packages.http.bodies import read_json
 from capi_packages.settings import Settings
@@ -87,3 +94,48 @@ def get_permissions(request: Request, claims: CurrentUser, session: DbSession) -
 
 
 Perms = Annotated[Permissions, Depends(get_permissions)]
+
+
+def get_blobstore(request: Request) -> BlobstoreProtocol:
+    blobstore: BlobstoreProtocol = request.app.state.blobstore
+    return blobstore
+
+
+def get_url_signer(request: Request) -> UrlSigner:
+    signer: UrlSigner = request.app.state.url_signer
+    return signer
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+def get_signing_key(request: Request) -> SigningKey:
+    key: SigningKey = request.app.state.signing_key
+    return key
+
+
+def get_token_verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    """For routes that open their own short sessions (the token endpoint) instead of the request's."""
+    sessions: sessionmaker[Session] = request.app.state.sessionmaker
+    return sessions
+
+
+def get_entry_indexes(request: Request) -> EntryIndexes:
+    indexes: EntryIndexes = request.app.state.entry_indexes
+    return indexes
+
+
+Blobstore = Annotated[BlobstoreProtocol, Depends(get_blobstore)]
+Signer = Annotated[UrlSigner, Depends(get_url_signer)]
+Secrets = Annotated[SecretBox, Depends(get_secret_box)]
+TokenSigningKey = Annotated[SigningKey, Depends(get_signing_key)]
+Verifier = Annotated[TokenVerifier, Depends(get_token_verifier)]
+Sessions = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+Indexes = Annotated[EntryIndexes, Depends(get_entry_indexes)]

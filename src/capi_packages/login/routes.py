@@ -5,28 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.errors import MessageParseError, NotFound, PayloadTooLarge
 from capi_packages.http import request_bodies as bodies
 from capi_packages.http.bodies import read_urlencoded
+from capi_packages.http.dependencies import AppSettings, Sessions, TokenSigningKey
 from capi_packages.http.openapi import oauth_errors
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.login import service
 from capi_packages.login.service import Issuer, OAuthError
+from capi_packages.settings import Settings
 
 router = APIRouter(tags=["login"])
 
 
-def _require_enabled(request: Request) -> None:
-    if not request.app.state.settings.local_issuer_enabled:
+def _require_enabled(settings: Settings) -> None:
+    if not settings.local_issuer_enabled:
         raise NotFound()
 
 
 @router.get("/login")
-def login_info(request: Request) -> dict[str, Any]:
-    _require_enabled(request)
-    base = request.app.state.settings.base_url
+def login_info(settings: AppSettings) -> dict[str, Any]:
+    _require_enabled(settings)
+    base = settings.base_url
     return {
         "app": {"version": "capi-packages"},
         "links": {"uaa": base, "passwd": f"{base}/forgot_password", "login": base},
@@ -38,15 +41,15 @@ def login_info(request: Request) -> dict[str, Any]:
 
 
 @router.get("/token_keys")
-def token_keys(request: Request) -> dict[str, Any]:
-    _require_enabled(request)
-    return {"keys": [request.app.state.signing_key.jwk()]}
+def token_keys(settings: AppSettings, signing_key: TokenSigningKey) -> dict[str, Any]:
+    _require_enabled(settings)
+    return {"keys": [signing_key.jwk()]}
 
 
 @router.get("/token_key")
-def token_key(request: Request) -> dict[str, Any]:
-    _require_enabled(request)
-    return dict(request.app.state.signing_key.jwk())
+def token_key(settings: AppSettings, signing_key: TokenSigningKey) -> dict[str, Any]:
+    _require_enabled(settings)
+    return dict(signing_key.jwk())
 
 
 # UAA's token endpoint takes a small url-encoded form; nothing else is read, so an anonymous
@@ -78,30 +81,33 @@ async def _token_form(request: Request) -> dict[str, str]:
     openapi_extra=bodies.TOKEN_REQUEST,
     responses=oauth_errors(400, 401, 413, 415),
 )
-async def oauth_token(request: Request) -> JSONResponse:
-    _require_enabled(request)
-    settings = request.app.state.settings
+async def oauth_token(
+    request: Request, settings: AppSettings, signing_key: TokenSigningKey, sessions: Sessions
+) -> JSONResponse:
+    _require_enabled(settings)
     try:
         form = await _token_form(request)
     except OAuthError as e:
         return _oauth_error(e.status, e.error, e.description)
     issuer = Issuer(
-        request.app.state.signing_key,
+        signing_key,
         settings.local_token_issuer,
         settings.jwt_audience,
         settings.token_ttl_seconds,
     )
     try:
         client_id, secret = service.client_credentials_from(request.headers.get("authorization"), form)
-        answer = await run_in_threadpool(_grant, request, issuer, form, client_id, secret)
+        answer = await run_in_threadpool(_grant, sessions, issuer, form, client_id, secret)
     except OAuthError as e:
         return _oauth_error(e.status, e.error, e.description)
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def _grant(request: Request, issuer: Issuer, form: dict[str, str], client_id: str, secret: str) -> dict[str, Any]:
+def _grant(
+    sessions: sessionmaker[Session], issuer: Issuer, form: dict[str, str], client_id: str, secret: str
+) -> dict[str, Any]:
     grant = form.get("grant_type")
-    with request.app.state.sessionmaker() as session:
+    with sessions() as session:
         if grant == "password":
             return service.password_grant(
                 session, issuer, client_id, form.get("username", ""), form.get("password", "")

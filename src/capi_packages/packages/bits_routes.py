@@ -25,7 +25,7 @@ from capi_packages.errors import (
 from capi_packages.features import require_app_bits_upload
 from capi_packages.http import request_bodies as bodies
 from capi_packages.http.bodies import MAX_JSON_BODY, read_json, read_urlencoded, refuse_declared_over
-from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, writes_on_get
+from capi_packages.http.dependencies import AppSettings, Blobstore, DbSession, Perms, Signer, Urls, writes_on_get
 from capi_packages.http.files import ZeroCopyFileResponse
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.openapi import query_parameters, responses
@@ -43,10 +43,9 @@ from capi_packages.packages.upload import (
 router = APIRouter()
 
 
-async def _read_form(request: Request, settings: Any, *, stop_at_file: bool = False) -> UploadForm:
+async def _read_form(request: Request, settings: Any, blobstore: Any, *, stop_at_file: bool = False) -> UploadForm:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/"):
-        blobstore = request.app.state.blobstore
         return await read_upload_form(
             request, blobstore.staging_dir(), settings.max_upload_size, stop_at_file=stop_at_file
         )
@@ -59,14 +58,14 @@ async def _read_form(request: Request, settings: Any, *, stop_at_file: bool = Fa
     return UploadForm(fields=dict(body))
 
 
-async def _body_error_before(request: Request, settings: Any, refusal: ApiError) -> ApiError:
+async def _body_error_before(request: Request, settings: Any, blobstore: Any, refusal: ApiError) -> ApiError:
     """CC validates the body before it looks the package up (§5.3): keep that order where it is cheap.
 
     The caller may not upload here, so no file is read: only the text fields before the first
     file part (the order the cf CLI and the seed client send them in) are looked at.
     """
     try:
-        form = await _read_form(request, settings, stop_at_file=True)
+        form = await _read_form(request, settings, blobstore, stop_at_file=True)
         parse_upload_message(form.fields, _UNREAD_FILE if form.stopped_at_file else None)
     except ApiError as body_error:
         return body_error
@@ -78,7 +77,13 @@ _UNREAD_FILE = StagedBits(Path(), "", "")
 
 @router.post("/v3/packages/{guid}/upload", openapi_extra=bodies.UPLOAD, responses=responses(502))
 async def upload_package_bits(
-    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
+    guid: str,
+    request: Request,
+    perms: Perms,
+    session: DbSession,
+    settings: AppSettings,
+    urls: Urls,
+    blobstore: Blobstore,
 ) -> Any:
     # Everything the headers and the URL can decide is decided before a byte of the body is read.
     refuse_declared_over(request, settings.max_upload_size)
@@ -86,11 +91,11 @@ async def upload_package_bits(
     try:
         await run_in_threadpool(check_upload_target, session, perms, guid)
     except ApiError as refusal:
-        raise await _body_error_before(request, settings, refusal) from None
+        raise await _body_error_before(request, settings, blobstore, refusal) from None
     finally:
         # No transaction (nor SQLite's write lock) stays open while the body streams in.
         await run_in_threadpool(session.rollback)
-    form = await _read_form(request, settings)
+    form = await _read_form(request, settings, blobstore)
     staged = form.files.get("bits")
     try:
         bits = StagedBits(staged.path, staged.sha1, staged.sha256) if staged else None
@@ -111,7 +116,13 @@ async def upload_package_bits(
 )
 @writes_on_get
 def download_package_bits(
-    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
+    guid: str,
+    perms: Perms,
+    session: DbSession,
+    settings: AppSettings,
+    urls: Urls,
+    blobstore: Blobstore,
+    signer: Signer,
 ) -> Response:
     pkg, app = get_visible(session, perms, guid)
     if not perms.can_read_secrets_in_space(app.space):
@@ -121,7 +132,6 @@ def download_package_bits(
     if pkg.state != PackageState.READY:
         raise UnprocessableEntity("Package has no bits to download.")
     key = package_key(pkg.guid)
-    blobstore = request.app.state.blobstore
     if not blobstore.exists(key):
         raise BlobstoreUnavailable()
     # Recorded when the download is asked for, committed before the answer (a 302 or the zip).
@@ -132,7 +142,7 @@ def download_package_bits(
     if presign is not None:
         # As CC does with fog: the client fetches from the store itself, with no token.
         return RedirectResponse(presign(key, settings.signed_url_ttl_seconds, f"{pkg.guid}.zip"), status_code=302)
-    signed = request.app.state.url_signer.sign(f"/blobs/packages/{pkg.guid}", settings.signed_url_ttl_seconds)
+    signed = signer.sign(f"/blobs/packages/{pkg.guid}", settings.signed_url_ttl_seconds)
     return RedirectResponse(urls(signed), status_code=302)
 
 
@@ -164,12 +174,11 @@ def _chunks(blob: BinaryIO, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
     openapi_extra=query_parameters(expires="When the signature expires (Unix time)", signature="The URL's signature"),
     responses=responses(200, 206, media_type="application/zip") | responses(403, 416, 502),
 )
-def signed_package_blob(guid: str, request: Request) -> Response:
+def signed_package_blob(guid: str, request: Request, signer: Signer, blobstore: Blobstore) -> Response:
     """No bearer token here: the signature is the credential (clients drop Authorization on redirect)."""
     q = request.query_params
-    if not request.app.state.url_signer.verify(f"/blobs/packages/{guid}", q.get("expires"), q.get("signature")):
+    if not signer.verify(f"/blobs/packages/{guid}", q.get("expires"), q.get("signature")):
         raise NotAuthorized()
-    blobstore = request.app.state.blobstore
     key = package_key(guid)
     if not blobstore.exists(key):
         raise ResourceNotFound("Package")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from capi_packages.http import request_bodies as bodies
-from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Secrets, Urls
 from capi_packages.http.openapi import json_body, list_parameters, query_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.listing import Page
@@ -18,15 +18,15 @@ from capi_packages.packages.schemas import APP_PACKAGES_LIST, PACKAGE_DROPLETS_L
 router = APIRouter()
 
 
-def _render(request: Request, urls: Any) -> Any:
-    upload_method = request.app.state.settings.links_upload_method
+def _render(settings: Any, urls: Any) -> Any:
+    upload_method = settings.links_upload_method
     return lambda pkg: package_resource(pkg, urls, upload_method=upload_method)
 
 
-def _one(request: Request, pkg: Package, urls: Any, status: int = 200) -> Any:
+def _one(settings: Any, pkg: Package, urls: Any, status: int = 200) -> Any:
     from capi_packages.http.responses import CFJSONResponse as JSONResponse
 
-    return JSONResponse(_render(request, urls)(pkg), status_code=status)
+    return JSONResponse(_render(settings, urls)(pkg), status_code=status)
 
 
 @router.post(
@@ -36,51 +36,63 @@ def _one(request: Request, pkg: Package, urls: Any, status: int = 200) -> Any:
     | query_parameters(source_guid="Copy the bits or image of this package (the body names the receiving app)"),
 )
 def create_package(
-    request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+    request: Request,
+    perms: Perms,
+    body: JsonBody,
+    session: DbSession,
+    settings: AppSettings,
+    urls: Urls,
+    secrets: Secrets,
 ) -> Any:
     source_guid = request.query_params.get("source_guid")
     if source_guid is not None:
         pkg = service.copy(session, perms, settings, source_guid, body)
     else:
-        pkg = service.create(session, perms, settings, request.app.state.secret_box, body)
-    return _one(request, pkg, urls, 201)
+        pkg = service.create(session, perms, settings, secrets, body)
+    return _one(settings, pkg, urls, 201)
 
 
 @router.post("/v3/packages/{guid}/copy", status_code=201, openapi_extra=json_body(bodies.PACKAGE_COPY))
-def copy_package(
-    guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
-) -> Any:
-    return _one(request, service.copy(session, perms, settings, guid, body), urls, 201)
+def copy_package(guid: str, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    return _one(settings, service.copy(session, perms, settings, guid, body), urls, 201)
 
 
 @router.get("/v3/packages", openapi_extra=list_parameters(PACKAGES_LIST))
-def list_packages(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+def list_packages(request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
     query = list_query(request, PACKAGES_LIST)
     # CC quirk (§2.5): ?app_guid= on the top-level route acts as the nested app route.
     app_guid = request.query_params.get("app_guid")
     page = service.list_packages(session, perms, query, app_guid=app_guid)
     base = urls.v3(f"/apps/{app_guid}/packages") if app_guid is not None else urls.v3("/packages")
-    return list_body(base, query, page, _render(request, urls))
+    return list_body(base, query, page, _render(settings, urls))
 
 
 @router.get("/v3/apps/{guid}/packages", openapi_extra=list_parameters(APP_PACKAGES_LIST))
-def list_app_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
+def list_app_packages(
+    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
     query = list_query(request, APP_PACKAGES_LIST)
     page = service.list_packages(session, perms, query, app_guid=guid)
-    return list_body(urls.v3(f"/apps/{guid}/packages"), query, page, _render(request, urls))
+    return list_body(urls.v3(f"/apps/{guid}/packages"), query, page, _render(settings, urls))
 
 
 @router.get("/v3/packages/{guid}")
-def get_package(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    return _one(request, service.get(session, perms, guid), urls)
+def get_package(guid: str, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    return _one(settings, service.get(session, perms, guid), urls)
 
 
 @router.patch("/v3/packages/{guid}", openapi_extra=json_body(bodies.PACKAGE_UPDATE))
 def update_package(
-    guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+    guid: str,
+    perms: Perms,
+    body: JsonBody,
+    session: DbSession,
+    settings: AppSettings,
+    urls: Urls,
+    secrets: Secrets,
 ) -> Any:
-    pkg = service.update(session, perms, settings, request.app.state.secret_box, guid, body)
-    return _one(request, pkg, urls)
+    pkg = service.update(session, perms, settings, secrets, guid, body)
+    return _one(settings, pkg, urls)
 
 
 @router.delete("/v3/packages/{guid}", status_code=202)
