@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from capi_packages.auth.permissions import Permissions
 from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import Blobstore as BlobstoreProtocol
 from capi_packages.blobstore.keys import package_key
 from capi_packages.console import views
 from capi_packages.console.pages import current_claims, page, render, secure
@@ -37,7 +38,7 @@ def _perms(request: Request, session: Any) -> Permissions:
     return Permissions(session, current_claims(request))
 
 
-def _zip_size(blobstore: Any, pkg: Package) -> int | None:
+def _zip_size(blobstore: BlobstoreProtocol, pkg: Package) -> int | None:
     if pkg.type != PackageType.BITS or pkg.state != PackageState.READY:
         return None
     try:
@@ -78,7 +79,7 @@ def _filters(request: Request) -> tuple[dict[str, Any], str]:
 
 @router.get("/apps/{guid}")
 @page
-def app_packages(guid: str, request: Request, session: DbSession) -> Response:
+def app_packages(guid: str, request: Request, session: DbSession, blobstore: Blobstore) -> Response:
     perms = _perms(request, session)
     app = orgs.get_app(session, perms, guid)
     chosen, api_query = _filters(request)
@@ -101,7 +102,7 @@ def app_packages(guid: str, request: Request, session: DbSession) -> Response:
         request,
         "app.html",
         app=app,
-        rows=[(pkg, _zip_size(request, pkg)) for pkg in rows],
+        rows=[(pkg, _zip_size(blobstore, pkg)) for pkg in rows],
         total=total,
         page=query.page,
         pages=pages,
@@ -116,10 +117,10 @@ def app_packages(guid: str, request: Request, session: DbSession) -> Response:
 
 @router.get("/packages/{guid}/row")
 @page
-def package_row(guid: str, request: Request, session: DbSession) -> Response:
+def package_row(guid: str, request: Request, session: DbSession, blobstore: Blobstore) -> Response:
     """One row of an app's package table; rows of packages still being processed poll this."""
     pkg = packages.get(session, _perms(request, session), guid)
-    return render(request, "_package_row.html", pkg=pkg, size=_zip_size(request, pkg), live=LIVE_STATES)
+    return render(request, "_package_row.html", pkg=pkg, size=_zip_size(blobstore, pkg), live=LIVE_STATES)
 
 
 def _app_packages(session: Any, perms: Permissions, app_guid: str) -> list[Package]:

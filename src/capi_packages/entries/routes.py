@@ -29,7 +29,7 @@ DIFF_QUERY = ListSpec(
 )
 
 
-@router.get("/{guid}/entries", openapi_extra=list_parameters(ENTRIES_LIST))
+@router.get("/{guid}/entries", openapi_extra=list_parameters(ENTRIES_LIST), responses=responses(502))
 def list_package_entries(
     guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls, indexes: Indexes
 ) -> Any:
@@ -43,7 +43,8 @@ def list_package_entries(
 
 
 @router.get(
-    "/{guid}/entries/{path:path}", responses=responses(200, 206, media_type="application/octet-stream") | responses(416)
+    "/{guid}/entries/{path:path}",
+    responses=responses(200, 206, media_type="application/octet-stream") | responses(416, 422, 502),
 )
 def download_package_entry(
     guid: str, path: str, request: Request, perms: Perms, session: DbSession, indexes: Indexes
@@ -53,7 +54,7 @@ def download_package_entry(
     return entry_download(request, indexes, guid, entry)
 
 
-@router.get("/{guid}/diff", openapi_extra=list_parameters(DIFF_QUERY))
+@router.get("/{guid}/diff", openapi_extra=list_parameters(DIFF_QUERY), responses=responses(502))
 def diff_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls, indexes: Indexes) -> Any:
     """What changed in this package against `against` (usually the app's previous package)."""
     query = list_query(request, DIFF_QUERY)

@@ -259,10 +259,11 @@ def complete(document: dict[str, Any], routes: Iterable[RouteContext]) -> None:
     for route in routes:
         path = str(route.path_format)
         for method in route.methods or ():
-            _complete_operation(document["paths"][path][method.lower()], route, path)
+            _complete_operation(document["paths"][path][method.lower()], route, path, method)
 
 
-def _complete_operation(operation: dict[str, Any], route: RouteContext, path: str) -> None:
+def _complete_operation(operation: dict[str, Any], route: RouteContext, path: str, method: str) -> None:
+    parameters: list[dict[str, Any]] = operation.get("parameters", [])
     operation.setdefault("tags", [_tag(path)])
     answers: dict[str, Any] = operation.setdefault("responses", {})
     success = str(route.status_code or 200)
@@ -285,11 +286,17 @@ def _complete_operation(operation: dict[str, Any], route: RouteContext, path: st
         if int(status) < 400 and len(content) > len(placeholder) and placeholder:
             # A download's body is the file; FastAPI's placeholder JSON body would say otherwise.
             del content[placeholder[0]]
+    # FastAPI adds a 422 (its validation-error schema) to every operation with parameters; ours
+    # parse their own input, so a 422 is CF's envelope and only where a route can answer one.
+    if answers.get("422", {}).get("description") == "Validation Error":
+        del answers["422"]
     errors = {500, 503}
     if _needs_token(route.dependant):
         errors |= {401, 403}
         operation["security"] = [{"bearer": []}]
-        if "requestBody" in operation:
+        # CC refuses business rules, bad list queries of some resources and includes with a 422;
+        # a plain read of one resource by its guid is the only kind that never does.
+        if "requestBody" in operation or method != "GET" or any(p["in"] == "query" for p in parameters):
             errors.add(422)
     if route.param_convertors:
         errors.add(404)
@@ -297,10 +304,6 @@ def _complete_operation(operation: dict[str, Any], route: RouteContext, path: st
         errors |= {400, 413}
     for error in sorted(errors):
         answers.setdefault(str(error), responses(error)[error])
-    # FastAPI adds a 422 (its validation-error schema) to every operation with parameters; ours
-    # parse their own input, so a 422 is CF's envelope and only where a route can answer one.
-    if answers.get("422", {}).get("description") == "Validation Error":
-        del answers["422"]
     for answer in answers.values():
         content = answer.get("content", {})
         for media_type in [k for k in content if k.startswith(JSON) and k != JSON]:
