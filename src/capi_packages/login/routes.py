@@ -12,7 +12,7 @@ from capi_packages.errors import MessageParseError, NotFound, PayloadTooLarge
 from capi_packages.http import request_bodies as bodies
 from capi_packages.http.bodies import read_urlencoded
 from capi_packages.http.dependencies import AppSettings, Sessions, TokenSigningKey
-from capi_packages.http.openapi import oauth_errors
+from capi_packages.http.openapi import oauth_errors, responses
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.login import service
 from capi_packages.login.service import Issuer, OAuthError
@@ -26,7 +26,7 @@ def _require_enabled(settings: Settings) -> None:
         raise NotFound()
 
 
-@router.get("/login")
+@router.get("/login", responses=responses(404))
 def login_info(settings: AppSettings) -> dict[str, Any]:
     _require_enabled(settings)
     base = settings.base_url
@@ -40,13 +40,13 @@ def login_info(settings: AppSettings) -> dict[str, Any]:
     }
 
 
-@router.get("/token_keys")
+@router.get("/token_keys", responses=responses(404))
 def token_keys(settings: AppSettings, signing_key: TokenSigningKey) -> dict[str, Any]:
     _require_enabled(settings)
     return {"keys": [signing_key.jwk()]}
 
 
-@router.get("/token_key")
+@router.get("/token_key", responses=responses(404))
 def token_key(settings: AppSettings, signing_key: TokenSigningKey) -> dict[str, Any]:
     _require_enabled(settings)
     return dict(signing_key.jwk())
@@ -79,7 +79,7 @@ async def _token_form(request: Request) -> dict[str, str]:
 @router.post(
     "/oauth/token",
     openapi_extra=bodies.TOKEN_REQUEST,
-    responses=oauth_errors(400, 401, 413, 415),
+    responses=oauth_errors(400, 401, 413, 415) | responses(404),
 )
 async def oauth_token(
     request: Request, settings: AppSettings, signing_key: TokenSigningKey, sessions: Sessions
