@@ -1,0 +1,37 @@
+"""Ours, outside /v3: whether an app already holds a pushed tree, and a new package copied from it.
+
+CC copies packages only to other apps, so a push of an unchanged tree duplicates here instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from capi_packages.features import require_app_bits_upload
+from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.responses import CFJSONResponse as JSONResponse
+from capi_packages.packages.schemas import package_resource
+from capi_packages.push_matches import service
+
+router = APIRouter(tags=["push matches"])
+
+
+@router.post("/x/apps/{guid}/push_matches")
+def match_pushed_tree(
+    guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
+) -> Any:
+    """The newest READY bits package of the app holding exactly the tree of `tree_digest`, or null."""
+    require_app_bits_upload(perms.claims, settings)
+    digest = service.parse_match_request(body)
+    pkg = service.match_tree(session, perms, request.app.state.blobstore, guid, digest)
+    package = None if pkg is None else {"guid": pkg.guid, "links": {"self": {"href": urls(f"/v3/packages/{pkg.guid}")}}}
+    return {"tree_digest": digest, "package": package}
+
+
+@router.post("/x/packages/{guid}/duplicate", status_code=201)
+def duplicate_package(guid: str, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+    """A new package of the same app with this READY package's bits, copied on the server (COPYING)."""
+    pkg = service.duplicate(session, perms, settings, guid)
+    return JSONResponse(package_resource(pkg, urls, upload_method=settings.links_upload_method), status_code=201)
