@@ -205,7 +205,7 @@ def _hash_tree(root: str, on_progress: ScanCallback | None) -> list[LocalFile]:
     read = 0
     for entry in walk_tree(root):
         if entry.is_regular:
-            entry = replace(entry, sha1=hash_file(entry.abs_path))
+            entry = replace(entry, sha1=hash_file(entry.abs_path, entry.size))
             read += entry.size
         hashed.append(entry)
         if on_progress is not None:

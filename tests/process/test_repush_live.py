@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from capi_client import PackagesClient, push
+from capi_client import Package, PackagesClient, push
 from capi_client.push import collect_files
 from capi_client.trees import tree_digest
 from tests.process.client_live_support import Live, multipart_parts, new_app, zip_contents
@@ -145,3 +145,30 @@ def test_a_server_without_push_matches_gets_cc_protocol(live: Live, tmp_path: Pa
     assert again.package.state == "READY" and again.summary.copied_from is None
     assert len(_upload_paths(seen)) == 2
     assert again.summary.bytes_sent > 0
+
+
+def test_a_copy_that_fails_because_its_source_zip_vanished_is_followed_by_an_upload(live: Live, tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    _small_tree(root)
+    client, recorder = live.recording(capture_uploads=True)
+    app = new_app(client, live)
+    first = push(client, app.guid, root, timeout=60).package
+    blobs = Path(live.env["CAPI_DATA_DIR"]) / "blobstore" / "packages"
+    duplicate = client.duplicate_package
+
+    def vanish_then_duplicate(guid: str) -> Package:
+        # The zip goes after the match named it and before the copy job reads it.
+        for blob in blobs.rglob(guid):
+            blob.unlink()
+        return duplicate(guid)
+
+    client.duplicate_package = vanish_then_duplicate  # type: ignore[method-assign]
+    reports: list[str] = []
+    again = push(client, app.guid, root, timeout=60, report=reports.append)
+    assert again.package.state == "READY" and again.summary.copied_from is None
+    assert len(recorder.upload_bodies) == 2
+    assert any("failed to copy - source package has no bits" in line for line in reports)
+    failed = [p for p in client.iter_app_packages(app.guid) if p.state == "FAILED"]
+    assert len(failed) == 1
+    assert _bits(client, again.package.guid)["app.js"] == (root / "app.js").read_bytes()
+    assert first.guid not in {p.guid for p in failed}
