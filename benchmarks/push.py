@@ -2,7 +2,7 @@
 against the floor of zipping the same tree with zipfile at level 1 while hashing every file.
 
 P8: the same tree pushed again, unchanged, with the CLI, against its first push to a fresh app
-(rounds interleaved: first push, re-push, next app)."""
+(rounds interleaved: the floor, a first push to a fresh app, the re-push; medians of 3)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from benchmarks.common import CLI, Row, interleaved, row, server
+from benchmarks.common import CLI, Row, row, server
 
 WORDS = [b"var", b"function", b"return", b"const", b"require('x')", b"=>", b"{", b"}", b";", b"\n", b"exports"]
 
@@ -57,7 +57,6 @@ def run(quick: bool) -> list[Row]:
         tree = work / "app"
         make_tree(tree, files)
         with server(work / "data", CAPI_WORKER_POLL_SECONDS="0.02") as s:
-            app = s.new_app("push")
             env = {
                 **{k: v for k, v in os.environ.items() if not k.startswith("CAPI_")},
                 "CAPI_API_URL": s.url,
@@ -65,7 +64,7 @@ def run(quick: bool) -> list[Row]:
                 "CAPI_CONFIG": str(work / "cli-config.json"),
             }
 
-            def push(to: str = app) -> tuple[float, dict[str, int]]:
+            def push(to: str) -> tuple[float, dict[str, int]]:
                 start = time.perf_counter()
                 done = subprocess.run(
                     [*CLI, "push", str(tree), "--app-guid", to, "--json"],
@@ -76,11 +75,14 @@ def run(quick: bool) -> list[Row]:
                 )
                 return time.perf_counter() - start, json.loads(done.stdout)["push"]
 
-            ours, floor = interleaved(runs, lambda: push()[0], lambda: zip_floor(tree, work / "floor.zip"))
+            # Each round: the floor, a first push to a fresh app (P7, and P8's baseline), the same
+            # tree pushed again to that app (P8). A first push must meet an app without this tree.
+            floors: list[float] = []
             firsts: list[tuple[float, dict[str, int]]] = []
             again: list[tuple[float, dict[str, int]]] = []
             for i in range(runs):
-                fresh = s.new_app(f"repush-{i}")
+                floors.append(zip_floor(tree, work / "floor.zip"))
+                fresh = s.new_app(f"push-{i}")
                 firsts.append(push(fresh))
                 again.append(push(fresh))
     finally:
@@ -105,8 +107,8 @@ def run(quick: bool) -> list[Row]:
             "P7",
             f"push of {files:,} files of 1-4 KB to READY vs zipfile level 1 + sha1 of the tree",
             "s",
-            ours,
-            floor,
+            first_time,
+            statistics.median(floors),
             "≤ 1.3×",
             lambda ratio: ratio <= 1.3,
         ),
