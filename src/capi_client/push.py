@@ -162,7 +162,9 @@ def push(
     if next(iter(walk_tree(root)), None) is None:
         raise ValueError(f"{root} holds nothing to push")
     files: Iterable[LocalFile] = walk_tree(root)
-    if matcher is None and client.offers_push_matches(app_guid):
+    # Hashing the tree before zipping it reads small files twice: only worth it when a package
+    # of the app might hold the tree.
+    if matcher is None and (client.known_trees(app_guid) or 0) > 0:
         hashed = _hash_tree(root, scan_progress)
         copied = _push_copy(client, app_guid, hashed, wait=wait, timeout=timeout, say=say)
         if copied is not None:

@@ -46,21 +46,25 @@ class TreeCalls:
     def _json(self, method: str, path_or_url: str | httpx.URL, **kwargs: Any) -> Any:
         raise NotImplementedError
 
+    def _push_match(self, app_guid: str, digest: str) -> dict[str, Any]:
+        answer = self._json("POST", f"/x/apps/{quote(app_guid, safe='')}/push_matches", json={"tree_digest": digest})
+        return answer if isinstance(answer, dict) else {}
+
     def match_pushed_tree(self, app_guid: str, digest: str) -> str | None:
         """`POST /x/apps/{guid}/push_matches`: the guid of the app's newest READY package holding
         exactly this tree, or None."""
-        answer = self._json("POST", f"/x/apps/{quote(app_guid, safe='')}/push_matches", json={"tree_digest": digest})
-        package = answer.get("package") if isinstance(answer, dict) else None
+        package = self._push_match(app_guid, digest).get("package")
         guid = package.get("guid") if isinstance(package, dict) else None
         return guid if isinstance(guid, str) else None
 
-    def offers_push_matches(self, app_guid: str) -> bool:
-        """Whether the server answers push matches for this app (a Cloud Controller does not)."""
+    def known_trees(self, app_guid: str) -> int | None:
+        """How many READY packages of the app a pushed tree could match; None when the server
+        answers no push matches (a Cloud Controller does not)."""
         try:
-            self.match_pushed_tree(app_guid, PROBE_DIGEST)
+            known = self._push_match(app_guid, PROBE_DIGEST).get("known_trees")
         except (CapiError, ValueError):
-            return False
-        return True
+            return None
+        return known if isinstance(known, int) and not isinstance(known, bool) else None
 
     def duplicate_package(self, guid: str) -> Package:
         """`POST /x/packages/{guid}/duplicate`: a new package of the same app with its bits (COPYING)."""

@@ -68,7 +68,19 @@ def test_the_package_holding_exactly_the_tree_is_named_with_its_link(api, world,
     assert r.json() == {
         "tree_digest": TREE,
         "package": {"guid": ready["guid"], "links": {"self": {"href": f"{BASE_URL}/v3/packages/{ready['guid']}"}}},
+        "known_trees": 1,
     }
+
+
+def test_known_trees_counts_the_apps_ready_packages_with_a_recorded_tree(api, world, run_jobs):
+    def known():
+        return push_match(api, world.app["guid"], {"tree_digest": TREE}).json()["known_trees"]
+
+    assert known() == 0
+    uploaded_package(api, world.app["guid"], zip_entries(FILES), run_jobs)
+    uploaded_package(api, world.app["guid"], zip_entries([regular("b", b"b")]), run_jobs)
+    api.create_package(world.app["guid"])  # no bits: nothing to match
+    assert known() == 2
 
 
 @pytest.mark.parametrize(

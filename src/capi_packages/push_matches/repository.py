@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from capi_packages.packages.models import Package, PackageState, PackageType
@@ -33,3 +33,13 @@ def ready_packages_with_tree(session: Session, app_guid: str, digest: str) -> li
         .order_by(Package.created_at.desc(), Package.id.desc())
     )
     return list(session.scalars(stmt))
+
+
+def count_ready_with_trees(session: Session, app_guid: str) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Package)
+        .join(PackageTree, PackageTree.package_guid == Package.guid)
+        .where(Package.app_guid == app_guid, Package.type == PackageType.BITS, Package.state == PackageState.READY)
+    )
+    return int(session.scalar(stmt) or 0)

@@ -22,12 +22,14 @@ router = APIRouter(tags=["push matches"])
 def match_pushed_tree(
     guid: str, request: Request, perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Any:
-    """The newest READY bits package of the app holding exactly the tree of `tree_digest`, or null."""
+    """The newest READY bits package of the app holding exactly the tree of `tree_digest`, or null;
+    `known_trees` counts the app's READY packages a tree could match (0: hashing first is wasted)."""
     require_app_bits_upload(perms.claims, settings)
     digest = service.parse_match_request(body)
-    pkg = service.match_tree(session, perms, request.app.state.blobstore, guid, digest)
+    found = service.match_tree(session, perms, request.app.state.blobstore, guid, digest)
+    pkg = found.package
     package = None if pkg is None else {"guid": pkg.guid, "links": {"self": {"href": urls(f"/v3/packages/{pkg.guid}")}}}
-    return {"tree_digest": digest, "package": package}
+    return {"tree_digest": digest, "package": package, "known_trees": found.known_trees}
 
 
 @router.post("/x/packages/{guid}/duplicate", status_code=201)

@@ -7,6 +7,7 @@ so may read its packages): a digest proves nothing about content the caller cann
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -47,17 +48,21 @@ def parse_match_request(body: Any) -> str:
     return digest
 
 
-def match_tree(
-    session: Session, perms: Permissions, blobstore: Blobstore, app_guid: str, digest: str
-) -> Package | None:
-    """The newest READY bits package of the app holding exactly this tree, with its zip in place."""
+@dataclass(frozen=True)
+class TreeMatch:
+    package: Package | None  # the newest READY bits package holding the tree, its zip in place
+    known_trees: int  # READY bits packages of the app whose tree is recorded
+
+
+def match_tree(session: Session, perms: Permissions, blobstore: Blobstore, app_guid: str, digest: str) -> TreeMatch:
     app = get_app(session, perms, app_guid)
     perms.require_write(app.space)
+    known = repository.count_ready_with_trees(session, app.guid)
     for pkg in repository.ready_packages_with_tree(session, app.guid, digest):
         # A package whose zip went missing would only fail the copy: the client uploads instead.
         if blobstore.exists(package_key(pkg.guid)):
-            return pkg
-    return None
+            return TreeMatch(pkg, known)
+    return TreeMatch(None, known)
 
 
 def duplicate(session: Session, perms: Permissions, settings: Settings, guid: str) -> Package:
