@@ -211,7 +211,12 @@ def token(
 
 @click.group()
 def users() -> None:
-    """Manage local logins for POST /oauth/token (users, and clients for client_credentials)."""
+    """Manage local logins for POST /oauth/token (users, and clients for client_credentials).
+
+    \b
+    Example:
+      capi-packages users add alice --password s3cret --admin
+    """
 
 
 def _user_session(data_dir: Path | None) -> Any:
