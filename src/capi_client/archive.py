@@ -98,8 +98,14 @@ def walk_tree(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> I
     yield from visit(base, "")
 
 
-def hash_file(path: str) -> str:
-    digest = hashlib.sha1(usedforsecurity=False)  # CF's resource cache is keyed by sha1
+def hash_file(path: str, size: int | None = None) -> str:
+    """The sha1 of the file's bytes (CF's resource cache is keyed by sha1); `size` is a hint."""
+    if size is not None and size <= WHOLE_READ_LIMIT:
+        # One unbuffered read: for the thousands of small files of a node_modules, the copy through
+        # a buffer and the second read that finds the end cost more than the hashing.
+        with open(path, "rb", buffering=0) as raw:
+            return hashlib.sha1(raw.readall(), usedforsecurity=False).hexdigest()
+    digest = hashlib.sha1(usedforsecurity=False)
     with open(path, "rb") as fileobj:
         while chunk := fileobj.read(CHUNK_SIZE):
             digest.update(chunk)

@@ -28,6 +28,7 @@ from capi_client.filters import AppPackageFilters, PackageFilters, to_query
 from capi_client.models import Job, Package, PackageList, Resource
 from capi_client.setup import SetupCalls
 from capi_client.transfer import MultipartUpload, ProgressCallback, open_bits, save_response
+from capi_client.trees import TreeCalls
 
 USER_AGENT = "capi-packages-client/0.1"
 # The API takes at most 5000 fingerprints per /v3/resource_matches call.
@@ -89,7 +90,7 @@ def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
     return resource.to_json() if isinstance(resource, Resource) else dict(resource)
 
 
-class PackagesClient(SetupCalls, AuditEventCalls, EntriesMixin):
+class PackagesClient(SetupCalls, AuditEventCalls, EntriesMixin, TreeCalls):
     """A synchronous client for one Cloud Foundry v3 API.
 
     The token goes only to the API's own origin (scheme, host and port of `api_url`), and never

@@ -1,22 +1,29 @@
 """push: `cf push` for bits (scan and zip, ask which files the server holds, upload, wait).
 
-The tree is read once: while it is walked, every file too small to be cached on the server goes
-straight into the zip, hashed in the same read. Only files a matcher might find on the server are
-hashed first and zipped after its answer. The matcher is one swappable step (`Matcher`).
+Against a Cloud Controller the tree is read once: while it is walked, every file too small to be
+cached on the server goes straight into the zip, hashed in the same read. Only files a matcher
+might find on the server are hashed first and zipped after its answer. The matcher is one
+swappable step (`Matcher`).
+
+A server that answers push matches (ours, under `/x/`) is first asked, with the digest of the
+hashed tree, whether the app already holds exactly this tree; then the new package is a copy made
+on the server and nothing is zipped or sent. Otherwise the push goes on as against CC.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from capi_client.archive import LocalFile, ZipBuilder, hash_file, walk_tree
 from capi_client.cfignore import CfIgnore
+from capi_client.errors import PackageFailedError
 from capi_client.models import Package, Resource
 from capi_client.transfer import ProgressCallback
+from capi_client.trees import tree_digest
 
 if TYPE_CHECKING:
     from capi_client.client import PackagesClient
@@ -59,13 +66,17 @@ class PushSummary:
     cached_bytes: int  # bytes the server already held, not sent
     uploaded_files: int
     bytes_sent: int  # size of the uploaded zip
+    # The app's package that already held this very tree and was copied on the server, if any.
+    copied_from: str | None = None
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | str | None]:
         return dict(self.__dict__)
 
     def describe(self) -> str:
-        return (
-            f"{self.files} files, {self.directories} directories ({format_bytes(self.file_bytes)}): "
+        head = f"{self.files} files, {self.directories} directories ({format_bytes(self.file_bytes)}): "
+        if self.copied_from is not None:
+            return head + f"unchanged since package {self.copied_from}, copied on the server; 0 B sent"
+        return head + (
             f"{self.cached_files} already cached ({format_bytes(self.cached_bytes)}), "
             f"{self.uploaded_files} uploaded in a {format_bytes(self.bytes_sent)} zip"
         )
@@ -107,15 +118,17 @@ class _Scan:
     candidates: list[LocalFile]  # hashed, zipped only if the server lacks them
 
 
-def _scan_into(builder: ZipBuilder, root: str, min_size: int, on_progress: ScanCallback | None) -> _Scan:
+def _scan_into(
+    builder: ZipBuilder, files: Iterable[LocalFile], min_size: int, on_progress: ScanCallback | None
+) -> _Scan:
     entries: list[LocalFile] = []
     candidates: list[LocalFile] = []
-    for entry in walk_tree(root):
+    for entry in files:
         if entry.is_regular and entry.size >= min_size and entry.size > 0:
-            entry = replace(entry, sha1=hash_file(entry.abs_path))
+            entry = entry if entry.sha1 else replace(entry, sha1=hash_file(entry.abs_path))
             candidates.append(entry)
         else:
-            sha1 = builder.add(entry)
+            sha1 = builder.add(entry)  # a file hashed before must still have that content
             entry = replace(entry, sha1=sha1) if sha1 else entry
         entries.append(entry)
         if on_progress is not None:
@@ -146,10 +159,21 @@ def push(
         raise NotADirectoryError(f"{root} is not a directory")
     say = report or (lambda _message: None)
     ask = matcher if matcher is not None else ResourcePoolMatcher(client)
+    if next(iter(walk_tree(root)), None) is None:
+        raise ValueError(f"{root} holds nothing to push")
+    files: Iterable[LocalFile] = walk_tree(root)
+    # Hashing the tree before zipping it reads small files twice: only worth it when a package
+    # of the app might hold the tree.
+    if matcher is None and (client.known_trees(app_guid) or 0) > 0:
+        hashed = _hash_tree(root, scan_progress)
+        copied = _push_copy(client, app_guid, hashed, wait=wait, timeout=timeout, say=say)
+        if copied is not None:
+            return copied
+        files = hashed
     with tempfile.TemporaryFile(prefix="capi-push-") as archive:
         builder = ZipBuilder(archive, compresslevel)
         try:
-            scan = _scan_into(builder, root, max(ask.min_size, 1), scan_progress)
+            scan = _scan_into(builder, files, max(ask.min_size, 1), scan_progress)
             if not scan.entries:
                 raise ValueError(f"{root} holds nothing to push")
             ours = {(f.path, f.sha1) for f in scan.candidates}
@@ -175,6 +199,49 @@ def push(
     if wait:
         say(f"waiting for package {package.guid} to be READY")
         package = client.wait_until_ready(package, timeout=timeout)
+    return PushResult(package, summary)
+
+
+def _hash_tree(root: str, on_progress: ScanCallback | None) -> list[LocalFile]:
+    hashed: list[LocalFile] = []
+    read = 0
+    for entry in walk_tree(root):
+        if entry.is_regular:
+            entry = replace(entry, sha1=hash_file(entry.abs_path, entry.size))
+            read += entry.size
+        hashed.append(entry)
+        if on_progress is not None:
+            on_progress(len(hashed), read)
+    return hashed
+
+
+def _push_copy(
+    client: PackagesClient,
+    app_guid: str,
+    files: list[LocalFile],
+    *,
+    wait: bool,
+    timeout: float,
+    say: Callable[[str], None],
+) -> PushResult | None:
+    """The push as a server-side copy of the app's package holding this exact tree; None when
+    there is none, or when the copy failed (its source's zip gone): then the tree is uploaded."""
+    if not files:
+        return None
+    source = client.match_pushed_tree(app_guid, tree_digest(files))
+    if source is None:
+        return None
+    summary = replace(_summary(files, [], 0), uploaded_files=0, copied_from=source)
+    say(summary.describe())
+    package = client.duplicate_package(source)
+    say(f"created package {package.guid}")
+    if wait:
+        say(f"waiting for package {package.guid} to be READY")
+        try:
+            package = client.wait_until_ready(package, timeout=timeout)
+        except PackageFailedError as e:
+            say(f"copying package {source} failed ({e.detail}); uploading the tree instead")
+            return None
     return PushResult(package, summary)
 
 

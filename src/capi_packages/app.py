@@ -41,6 +41,7 @@ from capi_packages.packages import bits_routes, upload_job
 from capi_packages.packages import jobs as package_jobs
 from capi_packages.packages import routes as package_routes
 from capi_packages.processes import routes as process_routes
+from capi_packages.push_matches import routes as push_match_routes
 from capi_packages.resource_matches import routes as resource_match_routes
 from capi_packages.roles import routes as role_routes
 from capi_packages.settings import Settings
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(login_routes.router)
     app.include_router(audit_event_routes.router)
     app.include_router(entry_routes.router)
+    app.include_router(push_match_routes.router)
     if settings.console_enabled:
         app.include_router(console_login_routes.router)
         app.include_router(console_routes.router)

@@ -134,7 +134,9 @@ def test_push_asks_resource_matches_only_about_files_the_pool_could_hold(
 def test_push_follows_the_cf_cli_order_of_calls(fake: FakeApi, client: PackagesClient, app_dir: Path) -> None:
     push_directory(client, "app-1", app_dir)
     calls = [(r.method, r.url.path.replace(next(iter(fake.packages)), "G")) for r in fake.requests]
+    # First the probe for our push matches, which a Cloud Controller answers 404; then the cf CLI's calls.
     assert calls == [
+        ("POST", "/x/apps/app-1/push_matches"),
         ("POST", "/v3/resource_matches"),
         ("POST", "/v3/packages"),
         ("POST", "/v3/packages/G/upload"),

@@ -93,7 +93,8 @@ def test_a_first_push_by_names_with_the_cli_alone(cli: Any, tmp_path: Path) -> N
     as_json = json.loads(cli("push", str(tmp_path / "site"), "--app", app, "--json").stdout)
     assert as_json["state"] == "READY"
     assert as_json["push"]["files"] == 1 and as_json["push"]["directories"] == 1
-    assert as_json["push"]["bytes_sent"] > 0 and as_json["push"]["cached_bytes"] == 0
+    # The same tree again: copied on the server from the first push, nothing sent.
+    assert as_json["push"]["bytes_sent"] == 0 and as_json["push"]["copied_from"] == package_guid
 
     quiet = cli("push", str(tmp_path / "site"), "--app", app, "-q")
     assert quiet.stderr == "" and len(quiet.stdout.strip()) == 36

@@ -342,12 +342,13 @@ def test_push_prints_only_the_package_guid_and_honours_cfignore(live: Live, cli:
         assert set(names) == {"index.html", "lib/big.bin", "start.sh"}
         assert stat.S_IMODE(names["start.sh"].external_attr >> 16) == 0o755
 
-    # Pushed again unchanged, the big file comes from the cache; the result is the same.
+    # Pushed again unchanged, the package is a copy made on the server; the result is the same.
     again = ok(cli("push", str(root), "--app-guid", app.guid, "--json"))
     pushed = json.loads(again.stdout)
     assert pushed["state"] == "READY" and pushed["guid"] != guid
     # The summary goes to stderr with --json too, and into the JSON.
-    assert "already cached" in again.stderr and pushed["push"]["cached_files"] == 1
+    assert f"unchanged since package {guid}" in again.stderr
+    assert (pushed["push"]["copied_from"], pushed["push"]["bytes_sent"]) == (guid, 0)
     sink = io.BytesIO()
     live.admin.download_bits(pushed["guid"], sink)
     with zipfile.ZipFile(sink) as archive:

@@ -7,6 +7,7 @@ from capi_packages.login import models as _login  # noqa: F401
 from capi_packages.orgs import models as _orgs  # noqa: F401
 from capi_packages.packages import models as _packages  # noqa: F401
 from capi_packages.processes import models as _processes  # noqa: F401
+from capi_packages.push_matches import models as _push_matches  # noqa: F401
 from capi_packages.resource_pool import models as _resource_pool  # noqa: F401
 from capi_packages.users import models as _users  # noqa: F401
 

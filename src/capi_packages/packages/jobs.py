@@ -15,6 +15,7 @@ from capi_packages.orgs import repository as orgs_repo
 from capi_packages.packages import repository
 from capi_packages.packages.models import Package, PackageState, PackageType
 from capi_packages.packages.service import expire_old_packages
+from capi_packages.push_matches.service import copy_tree
 
 log = logging.getLogger("capi_packages.packages")
 
@@ -69,6 +70,7 @@ def run_copy_bits(ctx: JobContext, job: Job) -> None:
         ctx.blobstore.delete(package_key(payload_str(job, "destination_guid")))
         return
     dest.mark_ready(sha1, sha256)
+    copy_tree(ctx.session, source.guid, dest.guid)
     expire_old_packages(ctx.session, ctx.settings, dest.app_guid)
 
 

@@ -125,6 +125,23 @@ def copy(session: Session, perms: Permissions, settings: Settings, source_guid: 
     perms.require_write(source_app.space)
     if dest.guid == source.app_guid:
         raise UnprocessableEntity("Source and destination app cannot be the same")
+    return _start_copy(session, perms, settings, source, dest)
+
+
+def duplicate(session: Session, perms: Permissions, settings: Settings, source_guid: str) -> Package:
+    """A new package of the source's own app holding its bits (ours: CC copies only to other apps).
+
+    Checked as a download of the source is, then as a write to its space."""
+    source, app = get_visible(session, perms, source_guid)
+    perms.require_write(app.space)
+    if source.type != PackageType.BITS:
+        raise UnprocessableEntity("Package type must be bits.")
+    if source.state != PackageState.READY:
+        raise UnprocessableEntity(f"Package has no bits to duplicate: it is {source.state}.")
+    return _start_copy(session, perms, settings, source, app)
+
+
+def _start_copy(session: Session, perms: Permissions, settings: Settings, source: Package, dest: App) -> Package:
     pkg = Package(app_guid=dest.guid, type=source.type, labels=[], annotations=[])
     if source.type == PackageType.DOCKER:
         pkg.state = PackageState.READY

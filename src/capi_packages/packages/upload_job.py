@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from capi_packages.bits.assembly import build_package_zip
 from capi_packages.bits.resources import CachedResource, parse_resources
+from capi_packages.bits.trees import package_tree, tree_digest
 from capi_packages.bits.zip_safety import ArchiveLimits, ScannedEntry, scan_archive
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import ApiError, AppBitsUploadInvalid, CachedResourceMissing, ResourceChecksumMismatch
@@ -22,6 +23,7 @@ from capi_packages.packages import repository
 from capi_packages.packages.models import PackageState
 from capi_packages.packages.service import expire_old_packages
 from capi_packages.packages.upload import PROCESS_UPLOAD
+from capi_packages.push_matches.service import record_tree
 from capi_packages.resource_pool.service import ResourcePool, fill_from_upload
 
 log = logging.getLogger("capi_packages.upload")
@@ -60,6 +62,7 @@ class UploadRequest:
 class StoredPackage:
     sha1: str
     sha256: str
+    tree: str | None = None  # its tree digest, when every file's sha1 is known
 
 
 def staged_path(ctx: JobContext, job: Job) -> Path | None:
@@ -76,10 +79,12 @@ def process_upload(ctx: JobContext, job: Job) -> None:
     pool = ResourcePool(ctx.session, ctx.blobstore, ctx.settings)
     try:
         cached = parse_resources(request.resources)
-        entries = _scan(ctx, request, pool, fold_case)
+        entries = _scan(ctx, request, fold_case)
         if request.staged is not None and resource_matching_enabled(ctx.settings):
             fill_from_upload(pool, request.staged, entries, ctx.work_dir)
         stored = _store(ctx, request, entries, cached, pool, fold_case)
+        tree = package_tree(entries, cached)
+        stored = replace(stored, tree=tree_digest(tree) if tree is not None else None)
     except ApiError as e:
         _fail(ctx, request.guid, e.detail)
         _discard(request.staged)
@@ -106,16 +111,20 @@ def _extracts_ignoring_case(app: App) -> bool:
     return isinstance(stack, str) and stack.lower().startswith("windows")
 
 
-def _scan(ctx: JobContext, request: UploadRequest, pool: ResourcePool, fold_case: bool) -> list[ScannedEntry]:
-    """Check the uploaded zip in one pass, fingerprinting pool-sized files when resource matching is on."""
+def _scan(ctx: JobContext, request: UploadRequest, fold_case: bool) -> list[ScannedEntry]:
+    """Check the uploaded zip in one pass, hashing every regular file: the pool needs the sha1s
+    of pool-sized files, and the package's tree digest those of all of them."""
     if request.staged is None:
         return []
     if not request.staged.exists():
         raise AppBitsUploadInvalid("Invalid zip archive.")
     settings = ctx.settings
     limits = ArchiveLimits(settings.max_package_size, settings.max_package_entries)
-    fingerprint = pool.bounds.admits if resource_matching_enabled(settings) else None
-    return scan_archive(request.staged, limits, fingerprint, fold_case=fold_case, threads=SCAN_THREADS)
+    return scan_archive(request.staged, limits, _every_file, fold_case=fold_case, threads=SCAN_THREADS)
+
+
+def _every_file(_size: int, _mode: int) -> bool:
+    return True
 
 
 def _store(
@@ -168,6 +177,7 @@ def _mark_ready(ctx: JobContext, guid: str, stored: StoredPackage) -> None:
         ctx.blobstore.delete(package_key(guid))
     else:
         pkg.mark_ready(stored.sha1, stored.sha256)
+        record_tree(ctx.session, guid, stored.tree)
         expire_old_packages(ctx.session, ctx.settings, pkg.app_guid)
     ctx.session.commit()
 
