@@ -71,6 +71,32 @@ def _existing_data(settings: Any, *, database: bool = True, signing_key: bool = 
         raise click.ClickException(f"the database at {shown} has no tables: run capi-packages migrate")
 
 
+def _database_answers(settings: Any) -> None:
+    """Refuse, in one line naming the setting, when the database cannot be reached."""
+    from capi_packages.db.session import make_engine
+    from capi_packages.health.checks import NotReady, check_database
+
+    if settings.effective_database_url.startswith("sqlite"):
+        return  # a file under the data dir: the data-dir checks speak for it
+    engine = make_engine(settings)
+    try:
+        check_database(engine)
+    except NotReady as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        engine.dispose()
+
+
+def _blobstore_writable(blobstore: Any) -> None:
+    """Refuse, in one line naming the setting, when the blobstore is missing or read-only."""
+    from capi_packages.health.checks import NotReady, check_blobstore
+
+    try:
+        check_blobstore(blobstore, write=True)
+    except NotReady as e:
+        raise click.ClickException(str(e)) from e
+
+
 def _migrate(settings: Any) -> None:
     from capi_packages.db import migrate
     from capi_packages.db.session import make_engine
@@ -93,8 +119,16 @@ def _check_before_prompting(ctx: click.Context, _param: click.Parameter, value: 
 @click.option("--host", default=None, help="Bind address (CAPI_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (CAPI_PORT, default 8080).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
-    """Migrate the database, then serve the API (with the job worker inside).
+@click.option(
+    "--no-worker",
+    "no_worker",
+    is_flag=True,
+    default=None,
+    help="Serve the API only; jobs are run by `capi-packages worker` processes (CAPI_WORKER_ENABLED=false).",
+)
+def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: bool | None) -> None:
+    """Check the database and blobstore, migrate, then serve the API (with a job worker inside
+    unless --no-worker).
 
     Example: capi-packages serve --port 8080 --data-dir ./var
     """
@@ -103,15 +137,17 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     from capi_packages.http.request_id import RequestIdFilter
     from capi_packages.http.server import serve as serve_app
 
-    settings = _settings(host=host, port=port, data_dir=data_dir)
+    settings = _settings(host=host, port=port, data_dir=data_dir, worker_enabled=False if no_worker else None)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
     _create_data_dir(settings)
+    _database_answers(settings)
     _migrate(settings)
     app = create_app(settings)
+    _blobstore_writable(app.state.blobstore)
     record_issuer(settings.issuer_file, settings.local_token_issuer)
     serve_app(app, settings)
 
@@ -125,6 +161,7 @@ def migrate(data_dir: Path | None) -> None:
     """
     settings = _settings(data_dir=data_dir)
     _create_data_dir(settings)
+    _database_answers(settings)
     _migrate(settings)
     click.echo("database is at the newest revision")
 
@@ -143,11 +180,14 @@ def worker(data_dir: Path | None, once: bool) -> None:
     from capi_packages.jobs.worker import Worker
 
     settings = _settings(data_dir=data_dir)
+    _database_answers(settings)
     _existing_data(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _migrate(settings)
+    blobstore = make_blobstore(settings)
+    _blobstore_writable(blobstore)
     engine = make_engine(settings)
-    w = Worker(make_sessionmaker(engine), settings, make_blobstore(settings), build_registry())
+    w = Worker(make_sessionmaker(engine), settings, blobstore, build_registry())
     if once:
         w.recover_stale()
         click.echo(f"ran {w.run_pending()} job(s)")
@@ -282,6 +322,34 @@ def users_delete(username: str, data_dir: Path | None) -> None:
         session.commit()
 
 
+@click.group()
+def s3() -> None:
+    """The S3 blobstore (CAPI_BLOBSTORE_TYPE=s3)."""
+
+
+@s3.command("create-bucket")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def s3_create_bucket(data_dir: Path | None) -> None:
+    """Create the bucket CAPI_S3_BUCKET names, unless it exists (for a local S3-compatible server).
+
+    Example: CAPI_BLOBSTORE_TYPE=s3 CAPI_S3_BUCKET=capi capi-packages s3 create-bucket
+    """
+    from capi_packages.blobstore import make_blobstore
+    from capi_packages.blobstore.base import BlobstoreFailure
+    from capi_packages.blobstore.s3 import S3Blobstore
+
+    settings = _settings(data_dir=data_dir)
+    if settings.blobstore_type != "s3":
+        raise click.ClickException("the blobstore is not S3: set CAPI_BLOBSTORE_TYPE=s3 and CAPI_S3_BUCKET")
+    store = make_blobstore(settings)
+    assert isinstance(store, S3Blobstore)
+    try:
+        created = store.create_bucket()
+    except BlobstoreFailure as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{'created' if created else 'found'} bucket {store.bucket}")
+
+
 def register(main: click.Group) -> None:
-    for command in (serve, migrate, worker, token, users):
+    for command in (serve, migrate, worker, token, users, s3):
         main.add_command(command)

@@ -23,6 +23,7 @@ from capi_packages.console.pages import HERE as CONSOLE_DIR
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.entries import routes as entry_routes
 from capi_packages.entries.indexes import EntryIndexes
+from capi_packages.health import routes as health_routes
 from capi_packages.http import error_handlers
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     error_handlers.install(app)
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_routes.router)
     app.include_router(bits_routes.router)
     app.include_router(package_routes.router)
     app.include_router(resource_match_routes.router)

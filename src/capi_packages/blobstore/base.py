@@ -48,3 +48,10 @@ class Blobstore(Protocol):
 
     def staging_dir(self) -> Path:
         """Where in-flight uploads are written before their job processes them."""
+
+    def check(self, *, write: bool = False) -> None:
+        """Raise BlobstoreFailure, saying what is wrong in one line naming the setting, unless the
+        store answers (and, with write, takes and removes a probe blob)."""
+
+    def describe(self) -> str:
+        """Where the blobs live, for messages: a directory or s3://bucket/prefix."""

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure
 
 
 class LocalBlobstore:
@@ -98,3 +98,21 @@ class LocalBlobstore:
 
     def staging_dir(self) -> Path:
         return self.root / "staging"
+
+    def check(self, *, write: bool = False) -> None:
+        if not self.root.is_dir():
+            raise BlobstoreFailure(f"the blobstore directory {self.root} (under CAPI_DATA_DIR) does not exist")
+        if not write:
+            return
+        probe = self.staging_dir() / f".probe-{uuid.uuid4().hex}"
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"probe")
+            probe.unlink()
+        except OSError as e:
+            raise BlobstoreFailure(
+                f"the blobstore directory {self.root} (under CAPI_DATA_DIR) is not writable: {e.strerror or e}"
+            ) from e
+
+    def describe(self) -> str:
+        return str(self.root)

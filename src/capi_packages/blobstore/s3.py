@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +19,17 @@ from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure
 MiB = 1024 * 1024
 MAX_SINGLE_COPY = 5 * 1024**3  # CopyObject's limit; larger objects are copied part by part
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_NO_BUCKET = {"404", "NoSuchBucket"}
+_REFUSED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+
+
+def _error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code"))
 
 
 def _is_missing(error: Exception) -> bool:
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code")) in _MISSING
+    return _error_code(error) in _MISSING
 
 
 class _BodyReader(io.RawIOBase):
@@ -79,14 +86,24 @@ class S3Blobstore:
             # S3-compatible stores (MinIO, Ceph, …) often reject the checksums newer botocore adds.
             options.update(request_checksum_calculation="when_required", response_checksum_validation="when_required")
         # A session of our own: boto3's default session is not safe to share between threads.
-        self._client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(**options),
-        )
+        session = boto3.session.Session()
+
+        def client(config: Any) -> Any:
+            return session.client(
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=config,
+            )
+
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self._client = client(Config(**options))
+        # Health checks must answer quickly whatever the store does: short timeouts, no retries.
+        probe_options = {**options, "connect_timeout": 2, "read_timeout": 3, "retries": {"max_attempts": 1}}
+        self._probe_client = client(Config(**probe_options))
         # Multipart above 16 MiB in 8 MiB parts; s3transfer holds at most 10 parts in memory at once,
         # so memory stays bounded whatever the blob's size.
         self._transfer = TransferConfig(multipart_threshold=16 * MiB, multipart_chunksize=8 * MiB, max_concurrency=4)
@@ -180,6 +197,51 @@ class S3Blobstore:
 
     def staging_dir(self) -> Path:
         return self._staging
+
+    def check(self, *, write: bool = False) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = f"s3://{self.bucket} (CAPI_S3_BUCKET)" + (f" at {self.endpoint_url}" if self.endpoint_url else "")
+        try:
+            self._probe_client.head_bucket(Bucket=self.bucket)
+            if write:
+                probe = self._key(f"staging/.probe-{uuid.uuid4().hex}")
+                self._probe_client.put_object(Bucket=self.bucket, Key=probe, Body=b"probe")
+                self._probe_client.delete_object(Bucket=self.bucket, Key=probe)
+        except ClientError as e:
+            code = _error_code(e)
+            if code in _NO_BUCKET:
+                raise BlobstoreFailure(
+                    f"the bucket {where} does not exist: create it (capi-packages s3 create-bucket)"
+                ) from e
+            if code in _REFUSED:
+                raise BlobstoreFailure(
+                    f"access to the bucket {where} was refused ({code}): check CAPI_S3_ACCESS_KEY_ID and "
+                    "CAPI_S3_SECRET_ACCESS_KEY"
+                ) from e
+            raise BlobstoreFailure(f"the bucket {where} answered {code}") from e
+        except BotoCoreError as e:
+            raise BlobstoreFailure(f"cannot reach the bucket {where}: {e}") from e
+
+    def create_bucket(self) -> bool:
+        """Create the bucket unless it exists; True when it was created."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._probe_client.head_bucket(Bucket=self.bucket)
+            return False
+        except ClientError as e:
+            if _error_code(e) not in _NO_BUCKET:
+                raise BlobstoreFailure(f"cannot look at the bucket {self.bucket}: {_error_code(e)}") from e
+        options: dict[str, Any] = {}
+        if self.region and self.region != "us-east-1":
+            options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        with self._failures():
+            self._client.create_bucket(Bucket=self.bucket, **options)
+        return True
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
     def signed_url(self, key: str, ttl: int, filename: str) -> str:
         """A presigned GET URL: whoever holds it downloads the blob as `filename`, no token needed."""
