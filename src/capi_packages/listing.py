@@ -1,16 +1,24 @@
-"""List-endpoint query parsing (paging, ordering, filters) and the `pagination` links block."""
+"""A list request's query string parsed into one typed ListQuery, with CC's messages in CC's order.
+
+Pure parsing: no web framework and no SQL. Each list endpoint describes what it accepts with a
+ListSpec (kept beside the feature's wire format); the feature's repository turns the ListQuery into
+SQL (with the helpers of db/listing.py) and http/pagination.py renders the `pagination` block.
+"""
 
 from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, cast
-from urllib.parse import parse_qsl, quote_plus, unquote
+from typing import Generic, Literal, TypeVar, cast
+from urllib.parse import parse_qsl, unquote
 
 from capi_packages.errors import BadQueryParameter, InvalidRequest
 from capi_packages.metadata.selector import LabelSelectorError, Requirement, parse_label_selector
+
+T = TypeVar("T")
 
 PAGE_DEFAULT = 1
 PER_PAGE_DEFAULT = 50
@@ -22,6 +30,7 @@ PAGINATION_KEYS = ("page", "per_page", "order_by")
 COMMON_ARRAY_FILTERS = ("guids",)
 
 TimestampOperator = Literal["eq", "lt", "lte", "gt", "gte"]
+Comparator = Literal["<", "<=", ">", ">="]
 RELATIONAL_OPERATORS = ("lt", "lte", "gt", "gte")
 # Rows match anywhere inside the named second, since the database keeps microseconds.
 SECOND_FRACTION = timedelta(microseconds=999_999)
@@ -31,7 +40,12 @@ _TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z", re.
 _ARRAY_SEPARATOR = re.compile(r",\s*", re.ASCII)
 _BRACKETED = re.compile(r"([^\[\]]+)\[([^\[\]]*)\](.*)", re.DOTALL)
 _RUBY_INTEGER = re.compile(r"[ \t\n\v\f\r]*([+-]?)([0-9]+(?:_[0-9]+)*)", re.ASCII)
-_COMPARATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_COMPARATORS: dict[Comparator, Callable[[datetime, datetime], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 @dataclass(frozen=True)
@@ -47,27 +61,8 @@ class ListSpec:
     nested_forbidden: list[str] = field(default_factory=list)
     # Accepted filters that never reappear in pagination links (CC's injected app_guid).
     unlinked: frozenset[str] = frozenset({"app_guid"})
-
-
-PACKAGES_LIST = ListSpec(
-    allowed=[
-        "page",
-        "per_page",
-        "order_by",
-        "created_ats",
-        "updated_ats",
-        "guids",
-        "states",
-        "types",
-        "app_guids",
-        "app_guid",
-        "space_guids",
-        "organization_guids",
-        "label_selector",
-    ],
-    array_filters={"guids", "states", "types", "app_guids", "space_guids", "organization_guids"},
-)
-APP_PACKAGES_LIST = replace(PACKAGES_LIST, nested_forbidden=["app_guids", "organization_guids", "space_guids"])
+    # Applied, and echoed in links, when the query has no order_by key at all (CC's roles list).
+    default_order_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,29 +72,28 @@ class TimestampCondition:
     op: TimestampOperator
     values: tuple[datetime, ...]
 
+    def bounds(self) -> list[tuple[tuple[Comparator, datetime], ...]]:
+        """The condition as an OR of ANDs of (comparator, instant).
+
+        eq: T <= col <= T+0.999999s; lt: col < T; lte: col <= T+0.999999s;
+        gt: col > T+0.999999s; gte: col >= T.
+        """
+        if self.op == "eq":
+            return [((">=", t), ("<=", t + SECOND_FRACTION)) for t in self.values]
+        (t,) = self.values
+        bounds: dict[str, list[tuple[tuple[Comparator, datetime], ...]]] = {
+            "lt": [(("<", t),)],
+            "lte": [(("<=", t + SECOND_FRACTION),)],
+            "gt": [((">", t + SECOND_FRACTION),)],
+            "gte": [((">=", t),)],
+        }
+        return bounds[self.op]
+
     def matches(self, instant: datetime) -> bool:
         return any(
             all(_COMPARATORS[comparator](instant, bound) for comparator, bound in conjunction)
-            for conjunction in timestamp_bounds(self)
+            for conjunction in self.bounds()
         )
-
-
-def timestamp_bounds(cond: TimestampCondition) -> list[tuple[tuple[str, datetime], ...]]:
-    """The condition as an OR of ANDs of (comparator, instant); comparators are < <= > >=.
-
-    eq: T <= col <= T+0.999999s; lt: col < T; lte: col <= T+0.999999s;
-    gt: col > T+0.999999s; gte: col >= T.
-    """
-    if cond.op == "eq":
-        return [((">=", t), ("<=", t + SECOND_FRACTION)) for t in cond.values]
-    (t,) = cond.values
-    bounds: dict[str, list[tuple[tuple[str, datetime], ...]]] = {
-        "lt": [(("<", t),)],
-        "lte": [(("<=", t + SECOND_FRACTION),)],
-        "gt": [((">", t + SECOND_FRACTION),)],
-        "gte": [((">=", t),)],
-    }
-    return bounds[cond.op]
 
 
 @dataclass(frozen=True)
@@ -117,6 +111,14 @@ class ListQuery:
     label_selector: list[Requirement] | None = None
     raw_label_selector: str | None = None
     link_filters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, in order, and the number of rows on all pages."""
+
+    rows: Sequence[T]
+    total: int
 
 
 @dataclass
@@ -227,12 +229,11 @@ def _paging(params: dict[str, _Param], maximum: int, messages: list[str]) -> tup
     return page, per_page
 
 
-def _ordering(
-    params: dict[str, _Param], fields: list[str], messages: list[str]
-) -> tuple[tuple[str, bool] | None, bool]:
-    raw = params["order_by"].value if "order_by" in params else ""
+def _ordering(params: dict[str, _Param], spec: ListSpec, messages: list[str]) -> tuple[tuple[str, bool] | None, bool]:
+    raw = params["order_by"].value if "order_by" in params else (spec.default_order_by or "")
     if raw == "" or raw.isspace():  # CC ignores a blank order_by
         return None, False
+    fields = spec.order_by_fields
     alternatives = "|".join(re.escape(name) for name in fields)
     match = re.fullmatch(rf"([+-]?)({alternatives})", raw)
     if match is None:
@@ -255,7 +256,7 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
     messages: list[str] = []
     maximum = max_total_results if max_total_results is not None else MAX_TOTAL_RESULTS_DEFAULT
     page, per_page = _paging(params, maximum, messages)
-    order_by, order_by_given = _ordering(params, spec.order_by_fields, messages)
+    order_by, order_by_given = _ordering(params, spec, messages)
 
     timestamps: dict[str, list[TimestampCondition]] = {}
     link_filters: dict[str, str] = {}
@@ -321,41 +322,3 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
         raw_label_selector=raw_selector,
         link_filters=link_filters,
     )
-
-
-def _to_query(params: dict[str, str]) -> str:
-    # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings.
-    pairs = [f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}" for key, value in params.items()]
-    return "&".join(sorted(pairs))
-
-
-def pagination_block(
-    base_url: str,
-    query: ListQuery,
-    total_results: int,
-    link_params: dict[str, str | int | None] | None = None,
-) -> dict[str, object]:
-    """CC's `pagination` block; `link_params` adds or overrides link parameters, None drops one."""
-    total_pages = max(1, -(-total_results // query.per_page))
-    params: dict[str, str] = {"per_page": str(query.per_page)}
-    if query.order_by_given and query.order_by is not None:
-        column, descending = query.order_by
-        params["order_by"] = ("-" if descending else "+") + column
-    params.update(query.link_filters)
-    for key, value in (link_params or {}).items():
-        if value is None:
-            params.pop(key, None)
-        else:
-            params[key] = str(value)
-
-    def link(page: int) -> dict[str, str]:
-        return {"href": f"{base_url}?{_to_query({**params, 'page': str(page)})}"}
-
-    return {
-        "total_results": total_results,
-        "total_pages": total_pages,
-        "first": link(1),
-        "last": link(total_pages),
-        "next": link(query.page + 1) if query.page + 1 <= total_pages else None,
-        "previous": link(query.page - 1) if query.page - 1 > 0 else None,
-    }

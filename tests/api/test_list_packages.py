@@ -393,7 +393,36 @@ def labelled(api) -> list[str]:
     ],
 )
 def test_label_selectors_filter_packages(api, labelled, selector, expected):
-    assert guids(get(api, "label_selector=" + quote(selector, safe=""))) == [labelled[i] for i in expected]
+    r = get(api, "label_selector=" + quote(selector, safe=""))
+    assert guids(r) == [labelled[i] for i in expected]
+    assert r.json()["pagination"]["total_results"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [("env", [0, 1]), ("env=prod", [0]), ("env in (prod,dev),tier!=web", [1]), ("!env", [2, 3]), ("env in ()", [])],
+)
+@pytest.mark.parametrize("sparse_matches", [0, 10_000])
+def test_label_selectors_read_the_same_page_by_either_plan(
+    api, labelled, monkeypatch, selector, expected, sparse_matches
+):
+    # Many matches walk the packages in id order; few are read from the label index and sorted.
+    monkeypatch.setattr("capi_packages.packages.repository.SPARSE_MATCHES", sparse_matches)
+    query = "per_page=1&label_selector=" + quote(selector, safe="")
+    pages = [get(api, f"{query}&page={n}").json() for n in (1, 2)]
+    assert [p["guid"] for page in pages for p in page["resources"]] == [labelled[i] for i in expected]
+    assert {page["pagination"]["total_results"] for page in pages} == {len(expected)}
+
+
+def test_a_label_selector_counts_only_what_the_caller_may_see(api, labelled):
+    world = api.world()
+    mine = api.create_package(world.app["guid"], metadata={"labels": {"env": "prod"}})["guid"]
+    developer = api.user("space_developer", world)
+    r = get(api, "label_selector=env%3Dprod", headers=developer)
+    assert guids(r) == [mine]
+    assert r.json()["pagination"]["total_results"] == 1
+    r = get(api, "label_selector=env%3Dprod&types=bits")
+    assert guids(r) == [labelled[0], mine] and r.json()["pagination"]["total_results"] == 2
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from capi_packages.errors import BadQueryParameter, InvalidRequest
-from capi_packages.listing import (
-    APP_PACKAGES_LIST,
-    PACKAGES_LIST,
-    ListQuery,
-    ListSpec,
-    TimestampCondition,
-    pagination_block,
-    parse_list_query,
-    timestamp_bounds,
-)
+from capi_packages.http.pagination import pagination_block
+from capi_packages.listing import ListQuery, ListSpec, TimestampCondition, parse_list_query
 from capi_packages.metadata.selector import Requirement
+from capi_packages.packages.schemas import APP_PACKAGES_LIST, PACKAGES_LIST
 
 BASE = "https://api.example.org/v3/packages"
 VALID = (
@@ -329,14 +322,14 @@ def test_timestamp_conditions_match_whole_seconds(condition, inside, outside):
 
 def test_timestamp_bounds_spell_out_the_comparisons():
     fraction = timedelta(microseconds=999_999)
-    assert timestamp_bounds(TimestampCondition("eq", (T1, T2))) == [
+    assert TimestampCondition("eq", (T1, T2)).bounds() == [
         ((">=", T1), ("<=", T1 + fraction)),
         ((">=", T2), ("<=", T2 + fraction)),
     ]
-    assert timestamp_bounds(TimestampCondition("lt", (T1,))) == [(("<", T1),)]
-    assert timestamp_bounds(TimestampCondition("lte", (T1,))) == [(("<=", T1 + fraction),)]
-    assert timestamp_bounds(TimestampCondition("gt", (T1,))) == [((">", T1 + fraction),)]
-    assert timestamp_bounds(TimestampCondition("gte", (T1,))) == [((">=", T1),)]
+    assert TimestampCondition("lt", (T1,)).bounds() == [(("<", T1),)]
+    assert TimestampCondition("lte", (T1,)).bounds() == [(("<=", T1 + fraction),)]
+    assert TimestampCondition("gt", (T1,)).bounds() == [((">", T1 + fraction),)]
+    assert TimestampCondition("gte", (T1,)).bounds() == [((">=", T1),)]
 
 
 # --- label selector --------------------------------------------------------------------------

@@ -15,16 +15,17 @@ from capi_packages.apps.schemas import (
     env_resource,
 )
 from capi_packages.errors import UnprocessableEntity
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query
+from capi_packages.listing import Page
 from capi_packages.orgs.schemas import app_resource
 
 router = APIRouter()
 
 
 def _empty(request: Request, spec: Any, path: str, urls: Any) -> dict[str, Any]:
-    query = list_params.parse(request, spec)
-    return list_params.list_body(urls.v3(path), query, [], 0, lambda r: r)
+    query = list_query(request, spec)
+    return list_body(urls.v3(path), query, Page([], 0), lambda r: r)
 
 
 @router.patch("/v3/apps/{guid}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -18,10 +19,11 @@ from capi_packages.entries import service as entries
 from capi_packages.entries.downloads import entry_download, indexes_of, read_start
 from capi_packages.errors import ApiError, ResourceNotFound
 from capi_packages.http.dependencies import DbSession
-from capi_packages.listing import APP_PACKAGES_LIST, ListQuery, parse_list_query
+from capi_packages.listing import ListQuery, parse_list_query
 from capi_packages.orgs import service as orgs
 from capi_packages.packages import service as packages
 from capi_packages.packages.models import Package, PackageState, PackageType
+from capi_packages.packages.schemas import APP_PACKAGES_LIST
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -48,9 +50,9 @@ def _zip_size(request: Request, pkg: Package) -> int | None:
 @page
 def home(request: Request, session: DbSession) -> Response:
     perms = _perms(request, session)
-    org_rows, _ = orgs.list_orgs(session, perms, EVERYTHING)
-    space_rows, _ = orgs.list_spaces(session, perms, EVERYTHING)
-    app_rows, _ = orgs.list_apps(session, perms, EVERYTHING)
+    org_rows = orgs.list_orgs(session, perms, EVERYTHING).rows
+    space_rows = orgs.list_spaces(session, perms, EVERYTHING).rows
+    app_rows = orgs.list_apps(session, perms, EVERYTHING).rows
     apps_by_space: dict[int, list[Any]] = {}
     for app in app_rows:
         apps_by_space.setdefault(app.space_id, []).append(app)
@@ -80,12 +82,13 @@ def app_packages(guid: str, request: Request, session: DbSession) -> Response:
     perms = _perms(request, session)
     app = orgs.get_app(session, perms, guid)
     chosen, api_query = _filters(request)
-    rows: list[Package] = []
+    rows: Sequence[Package] = []
     total, problem = 0, None
     try:
         query = parse_list_query(api_query, APP_PACKAGES_LIST)
         query = replace(query, order_by=("created_at", True), per_page=25)
-        rows, total = packages.list_packages(session, perms, query, app_guid=app.guid)
+        found = packages.list_packages(session, perms, query, app_guid=app.guid)
+        rows, total = found.rows, found.total
     except ApiError as error:  # a bad label selector: show why, with the form to fix it
         problem, query = error, ListQuery(per_page=25)
     pages = max(1, -(-total // query.per_page))
@@ -120,8 +123,7 @@ def package_row(guid: str, request: Request, session: DbSession) -> Response:
 
 
 def _app_packages(session: Any, perms: Permissions, app_guid: str) -> list[Package]:
-    rows, _ = packages.list_packages(session, perms, EVERYTHING, app_guid=app_guid)
-    return rows
+    return list(packages.list_packages(session, perms, EVERYTHING, app_guid=app_guid).rows)
 
 
 @router.get("/packages/{guid}")

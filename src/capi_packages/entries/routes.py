@@ -11,7 +11,8 @@ from capi_packages.entries.downloads import entry_download, indexes_of
 from capi_packages.entries.schemas import comparison_resource, entries_path, entry_resource
 from capi_packages.errors import BadQueryParameter
 from capi_packages.http.dependencies import DbSession, Perms, Urls
-from capi_packages.listing import ListSpec, pagination_block, parse_list_query
+from capi_packages.http.pagination import list_query, pagination_block
+from capi_packages.listing import ListSpec
 
 router = APIRouter(prefix="/x/packages", tags=["package entries"])
 
@@ -30,9 +31,7 @@ DIFF_QUERY = ListSpec(
 @router.get("/{guid}/entries")
 def list_package_entries(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     """A page of the package's entries in tree order; `prefix` keeps the paths starting with it."""
-    query = parse_list_query(
-        request.url.query, ENTRIES_LIST, max_total_results=request.app.state.settings.max_total_results
-    )
+    query = list_query(request, ENTRIES_LIST)
     rows, total = service.list_entries(session, perms, indexes_of(request), guid, query)
     return {
         "pagination": pagination_block(urls(entries_path(guid)), query, total),
@@ -50,7 +49,7 @@ def download_package_entry(guid: str, path: str, request: Request, perms: Perms,
 @router.get("/{guid}/diff")
 def diff_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     """What changed in this package against `against` (usually the app's previous package)."""
-    query = parse_list_query(request.url.query, DIFF_QUERY)
+    query = list_query(request, DIFF_QUERY)
     against = (query.filters.get("against") or [""])[0]
     if not against:
         raise BadQueryParameter("Against can't be blank")

@@ -1,12 +1,12 @@
-"""Lookups of organizations, spaces, apps and roles by guid and by visibility."""
+"""Lookups of organizations, spaces, apps and roles by guid, and their filtered, visible lists."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from capi_packages.db.listing import fetch_page, filter_in, timestamp_clauses
+from capi_packages.listing import ListQuery, Page
 from capi_packages.orgs.models import App, Organization, Role, Space
 
 
@@ -45,8 +45,59 @@ def role_exists(session: Session, type_: str, user_guid: str, org_id: int | None
     return session.scalars(stmt).first() is not None
 
 
-def filter_in(stmt: Select[Any], column: Any, values: list[str] | None) -> Select[Any]:
-    return stmt if values is None else stmt.where(column.in_(values))
+def list_orgs(session: Session, readable_org_ids: set[int] | None, query: ListQuery) -> Page[Organization]:
+    stmt = select(Organization)
+    if readable_org_ids is not None:
+        stmt = stmt.where(Organization.id.in_(readable_org_ids))
+    stmt = filter_in(stmt, Organization.name, query.filters.get("names"))
+    stmt = filter_in(stmt, Organization.guid, query.filters.get("guids"))
+    stmt = stmt.where(*timestamp_clauses(Organization, query.timestamps))
+    return fetch_page(session, stmt, Organization, query)
+
+
+def list_spaces(session: Session, readable_space_ids: set[int] | None, query: ListQuery) -> Page[Space]:
+    stmt = select(Space)
+    if readable_space_ids is not None:
+        stmt = stmt.where(Space.id.in_(readable_space_ids))
+    stmt = filter_in(stmt, Space.name, query.filters.get("names"))
+    stmt = filter_in(stmt, Space.guid, query.filters.get("guids"))
+    if "organization_guids" in query.filters:
+        orgs = select(Organization.id).where(Organization.guid.in_(query.filters["organization_guids"]))
+        stmt = stmt.where(Space.organization_id.in_(orgs))
+    stmt = stmt.where(*timestamp_clauses(Space, query.timestamps))
+    return fetch_page(session, stmt, Space, query)
+
+
+def list_apps(session: Session, readable_space_ids: set[int] | None, query: ListQuery) -> Page[App]:
+    stmt = select(App)
+    if readable_space_ids is not None:
+        stmt = stmt.where(App.space_id.in_(readable_space_ids))
+    stmt = filter_in(stmt, App.name, query.filters.get("names"))
+    stmt = filter_in(stmt, App.guid, query.filters.get("guids"))
+    if "space_guids" in query.filters:
+        stmt = stmt.where(App.space_id.in_(select(Space.id).where(Space.guid.in_(query.filters["space_guids"]))))
+    if "organization_guids" in query.filters:
+        orgs = select(Organization.id).where(Organization.guid.in_(query.filters["organization_guids"]))
+        stmt = stmt.where(App.space_id.in_(select(Space.id).where(Space.organization_id.in_(orgs))))
+    stmt = stmt.where(*timestamp_clauses(App, query.timestamps))
+    return fetch_page(session, stmt, App, query)
+
+
+def list_roles(session: Session, visibility: ColumnElement[bool] | None, query: ListQuery) -> Page[Role]:
+    """Roles matching `visibility` (None: every role) and the query's filters."""
+    stmt = select(Role)
+    if visibility is not None:
+        stmt = stmt.where(visibility)
+    stmt = filter_in(stmt, Role.guid, query.filters.get("guids"))
+    stmt = filter_in(stmt, Role.type, query.filters.get("types"))
+    stmt = filter_in(stmt, Role.user_guid, query.filters.get("user_guids"))
+    if "space_guids" in query.filters:
+        stmt = stmt.where(Role.space_id.in_(select(Space.id).where(Space.guid.in_(query.filters["space_guids"]))))
+    if "organization_guids" in query.filters:
+        orgs = select(Organization.id).where(Organization.guid.in_(query.filters["organization_guids"]))
+        stmt = stmt.where(Role.organization_id.in_(orgs))
+    stmt = stmt.where(*timestamp_clauses(Role, query.timestamps))
+    return fetch_page(session, stmt, Role, query)
 
 
 def has_space_role_in_org(session: Session, user_guid: str, org_id: int) -> bool:

@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.orgs import service
 from capi_packages.orgs.schemas import (
+    APPS_LIST,
+    ORGANIZATIONS_LIST,
+    SPACES_LIST,
     app_resource,
     organization_resource,
     space_resource,
@@ -32,11 +35,9 @@ def create_organization(perms: Perms, body: JsonBody, session: DbSession, settin
 
 @router.get("/v3/organizations")
 def list_organizations(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.ORGANIZATIONS)
-    rows, total = service.list_orgs(session, perms, query)
-    return list_params.list_body(
-        urls.v3("/organizations"), query, rows, total, lambda o: organization_resource(o, urls)
-    )
+    query = list_query(request, ORGANIZATIONS_LIST)
+    page = service.list_orgs(session, perms, query)
+    return list_body(urls.v3("/organizations"), query, page, lambda o: organization_resource(o, urls))
 
 
 @router.get("/v3/organizations/{guid}")
@@ -64,9 +65,9 @@ def create_space(perms: Perms, body: JsonBody, session: DbSession, settings: App
 
 @router.get("/v3/spaces")
 def list_spaces(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.SPACES)
-    rows, total = service.list_spaces(session, perms, query)
-    return list_params.list_body(urls.v3("/spaces"), query, rows, total, lambda s: space_resource(s, urls))
+    query = list_query(request, SPACES_LIST)
+    page = service.list_spaces(session, perms, query)
+    return list_body(urls.v3("/spaces"), query, page, lambda s: space_resource(s, urls))
 
 
 @router.get("/v3/spaces/{guid}")
@@ -92,9 +93,9 @@ def create_app(perms: Perms, body: JsonBody, session: DbSession, settings: AppSe
 
 @router.get("/v3/apps")
 def list_apps(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.APPS)
-    rows, total = service.list_apps(session, perms, query)
-    return list_params.list_body(urls.v3("/apps"), query, rows, total, lambda a: app_resource(a, urls))
+    query = list_query(request, APPS_LIST)
+    page = service.list_apps(session, perms, query)
+    return list_body(urls.v3("/apps"), query, page, lambda a: app_resource(a, urls))
 
 
 @router.get("/v3/apps/{guid}")

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from capi_packages.auth.permissions import Permissions
 from capi_packages.db.base import utcnow
-from capi_packages.db.paging import paginate
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.queue import enqueue
+from capi_packages.listing import ListQuery, Page
 from capi_packages.messages import (
     env_var_messages,
     name_field,
@@ -92,14 +92,8 @@ def get_org(session: Session, perms: Permissions, guid: str) -> Organization:
     return org
 
 
-def list_orgs(session: Session, perms: Permissions, query: Any) -> tuple[list[Organization], int]:
-    stmt = select(Organization)
-    ids = perms.readable_org_ids()
-    if ids is not None:
-        stmt = stmt.where(Organization.id.in_(ids))
-    stmt = repo.filter_in(stmt, Organization.name, query.filters.get("names"))
-    stmt = repo.filter_in(stmt, Organization.guid, query.filters.get("guids"))
-    return paginate(session, stmt, Organization, query)
+def list_orgs(session: Session, perms: Permissions, query: ListQuery) -> Page[Organization]:
+    return repo.list_orgs(session, perms.readable_org_ids(), query)
 
 
 def update_org(session: Session, perms: Permissions, settings: Settings, guid: str, raw: Any) -> Organization:
@@ -175,15 +169,8 @@ def get_space(session: Session, perms: Permissions, guid: str) -> Space:
     return space
 
 
-def list_spaces(session: Session, perms: Permissions, query: Any) -> tuple[list[Space], int]:
-    stmt = select(Space).join(Organization, Space.organization_id == Organization.id)
-    ids = perms.readable_space_ids()
-    if ids is not None:
-        stmt = stmt.where(Space.id.in_(ids))
-    stmt = repo.filter_in(stmt, Space.name, query.filters.get("names"))
-    stmt = repo.filter_in(stmt, Space.guid, query.filters.get("guids"))
-    stmt = repo.filter_in(stmt, Organization.guid, query.filters.get("organization_guids"))
-    return paginate(session, stmt, Space, query)
+def list_spaces(session: Session, perms: Permissions, query: ListQuery) -> Page[Space]:
+    return repo.list_spaces(session, perms.readable_space_ids(), query)
 
 
 def delete_space(session: Session, perms: Permissions, guid: str) -> Job:
@@ -262,18 +249,8 @@ def get_app(session: Session, perms: Permissions, guid: str) -> App:
     return app
 
 
-def list_apps(session: Session, perms: Permissions, query: Any) -> tuple[list[App], int]:
-    stmt = (
-        select(App).join(Space, App.space_id == Space.id).join(Organization, Space.organization_id == Organization.id)
-    )
-    ids = perms.readable_space_ids()
-    if ids is not None:
-        stmt = stmt.where(App.space_id.in_(ids))
-    stmt = repo.filter_in(stmt, App.name, query.filters.get("names"))
-    stmt = repo.filter_in(stmt, App.guid, query.filters.get("guids"))
-    stmt = repo.filter_in(stmt, Space.guid, query.filters.get("space_guids"))
-    stmt = repo.filter_in(stmt, Organization.guid, query.filters.get("organization_guids"))
-    return paginate(session, stmt, App, query)
+def list_apps(session: Session, perms: Permissions, query: ListQuery) -> Page[App]:
+    return repo.list_apps(session, perms.readable_space_ids(), query)
 
 
 def delete_app(session: Session, perms: Permissions, guid: str) -> Job:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capi_packages.db.base import Base, GuidMixin, TimestampMixin, utcnow
@@ -27,6 +28,14 @@ class PackageType(enum.StrEnum):
 
 class Package(GuidMixin, TimestampMixin, Base):
     __tablename__ = "packages"
+    # Lists ordered by a timestamp break ties by guid: one index serves the order and the tie-break.
+    __table_args__ = (
+        Index("ix_packages_created_at_guid", "created_at", "guid"),
+        Index("ix_packages_updated_at_guid", "updated_at", "guid"),
+    )
+
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     app_guid: Mapped[str] = mapped_column(ForeignKey("apps.guid"), index=True)
     type: Mapped[str] = mapped_column(String(32))
@@ -63,13 +72,19 @@ class Package(GuidMixin, TimestampMixin, Base):
 
 class PackageLabel(MetadataRow, Base):
     __tablename__ = "package_labels"
-    __table_args__ = (UniqueConstraint("resource_guid", "key_prefix", "key_name", name="uq_package_labels_key"),)
+    # The unique key also serves lookups by package; the selector index answers label_selector
+    # requirements (and counts them) from the index alone.
+    __table_args__ = (
+        UniqueConstraint("resource_guid", "key_prefix", "key_name", name="uq_package_labels_key"),
+        Index("ix_package_labels_selector", "key_prefix", "key_name", "value", "resource_guid"),
+    )
 
-    resource_guid: Mapped[str] = mapped_column(ForeignKey("packages.guid", ondelete="CASCADE"), index=True)
+    resource_guid: Mapped[str] = mapped_column(ForeignKey("packages.guid", ondelete="CASCADE"))
 
 
 class PackageAnnotation(MetadataRow, Base):
     __tablename__ = "package_annotations"
+    # The unique key also serves lookups by package.
     __table_args__ = (UniqueConstraint("resource_guid", "key_prefix", "key_name", name="uq_package_annotations_key"),)
 
-    resource_guid: Mapped[str] = mapped_column(ForeignKey("packages.guid", ondelete="CASCADE"), index=True)
+    resource_guid: Mapped[str] = mapped_column(ForeignKey("packages.guid", ondelete="CASCADE"))

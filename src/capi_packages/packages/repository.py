@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from capi_packages.metadata.selector import Requirement
-from capi_packages.metadata.validation import split_key
+from capi_packages.db.listing import count_rows, fetch_page, label_clauses, label_count, timestamp_clauses
+from capi_packages.listing import ListQuery, Page
 from capi_packages.orgs.models import App, Organization, Space
 from capi_packages.packages.models import Package, PackageLabel
+
+# Up to this many packages matching a label selector are read from the label index and sorted.
+SPARSE_MATCHES = 2000
 
 
 def find_package(session: Session, guid: str) -> Package | None:
@@ -31,55 +32,46 @@ def lock_for_update(session: Session, guid: str) -> Package | None:
     return session.scalars(stmt).first()
 
 
-def _label_match(req: Requirement) -> ColumnElement[bool]:
-    prefix, name = split_key(req.key)
-    base = [
-        PackageLabel.resource_guid == Package.guid,
-        PackageLabel.key_prefix == prefix,
-        PackageLabel.key_name == name,
-    ]
-    if req.operator == "exists":
-        return exists().where(*base)
-    if req.operator == "not_exists":
-        return not_(exists().where(*base))
-    if not req.values:
-        # `key=` and `key in ()` name no value, so nothing can match (CC behaves the same).
-        return false() if req.operator in ("in", "equal") else not_(exists().where(*base, false()))
-    valued = exists().where(*base, PackageLabel.value.in_(req.values))
-    return valued if req.operator in ("in", "equal") else not_(valued)
+def list_packages(
+    session: Session, visible_space_ids: set[int] | None, query: ListQuery, app_guid: str | None = None
+) -> Page[Package]:
+    """The query's page of the packages in `visible_space_ids` (None: every space), optionally of one app.
 
-
-def list_statement(
-    visible_space_ids: set[int] | None,
-    filters: dict[str, list[str]],
-    requirements: list[Requirement] | None,
-    timestamp_clauses: list[ColumnElement[bool]],
-    app_guid: str | None = None,
-) -> Select[Any]:
-    stmt = select(Package).join(App, App.guid == Package.app_guid).join(Space, Space.id == App.space_id)
+    App, space and organization conditions are subqueries on the package's app_guid rather than
+    joins, so a list that filters on none of them reads the packages table (or the label index) alone.
+    """
+    conditions: list[ColumnElement[bool]] = []
     if visible_space_ids is not None:
-        stmt = stmt.where(App.space_id.in_(visible_space_ids))
+        conditions.append(Package.app_guid.in_(select(App.guid).where(App.space_id.in_(visible_space_ids))))
     if app_guid is not None:
-        stmt = stmt.where(Package.app_guid == app_guid)
-    columns = {
-        "guids": Package.guid,
-        "states": Package.state,
-        "types": Package.type,
-        "app_guids": App.guid,
-        "space_guids": Space.guid,
-    }
-    for key, column in columns.items():
-        if filters.get(key) is not None:
-            stmt = stmt.where(column.in_(filters[key]))
-    if filters.get("organization_guids") is not None:
-        stmt = stmt.join(Organization, Organization.id == Space.organization_id).where(
-            Organization.guid.in_(filters["organization_guids"])
-        )
-    for req in requirements or []:
-        stmt = stmt.where(_label_match(req))
-    if timestamp_clauses:
-        stmt = stmt.where(and_(*timestamp_clauses))
-    return stmt
+        conditions.append(Package.app_guid == app_guid)
+    filters = query.filters
+    for key, column in (("guids", Package.guid), ("states", Package.state), ("types", Package.type)):
+        if key in filters:
+            conditions.append(column.in_(filters[key]))
+    if "app_guids" in filters:
+        conditions.append(Package.app_guid.in_(filters["app_guids"]))
+    if "space_guids" in filters:
+        spaces = select(Space.id).where(Space.guid.in_(filters["space_guids"]))
+        conditions.append(Package.app_guid.in_(select(App.guid).where(App.space_id.in_(spaces))))
+    if "organization_guids" in filters:
+        orgs = select(Organization.id).where(Organization.guid.in_(filters["organization_guids"]))
+        spaces = select(Space.id).where(Space.organization_id.in_(orgs))
+        conditions.append(Package.app_guid.in_(select(App.guid).where(App.space_id.in_(spaces))))
+    conditions += timestamp_clauses(Package, query.timestamps)
+    selector = query.label_selector or []
+    if not selector:
+        return fetch_page(session, select(Package).where(*conditions), Package, query)
+    by_index = label_clauses(PackageLabel, Package.guid, selector, from_index=True)
+    only_labels = label_count(PackageLabel, selector) if not conditions else None
+    if only_labels is not None:
+        total = int(session.scalar(only_labels) or 0)
+    else:
+        total = count_rows(session, select(Package).where(*conditions, *by_index))
+    # Few matches: read them from the label index and sort them; many: walk the packages in order
+    # and stop when the page is full.
+    labels = by_index if total <= SPARSE_MATCHES else label_clauses(PackageLabel, Package.guid, selector)
+    return fetch_page(session, select(Package).where(*conditions, *labels), Package, query, total=total)
 
 
 def lock_app_packages(session: Session, app_guid: str) -> None:

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query
+from capi_packages.listing import Page
 from capi_packages.packages import service
 from capi_packages.packages.models import Package
-from capi_packages.packages.schemas import package_resource
+from capi_packages.packages.schemas import APP_PACKAGES_LIST, PACKAGE_DROPLETS_LIST, PACKAGES_LIST, package_resource
 
 router = APIRouter()
 
@@ -47,19 +48,19 @@ def copy_package(
 
 @router.get("/v3/packages")
 def list_packages(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.PACKAGES)
+    query = list_query(request, PACKAGES_LIST)
     # CC quirk (§2.5): ?app_guid= on the top-level route acts as the nested app route.
     app_guid = request.query_params.get("app_guid")
-    rows, total = service.list_packages(session, perms, query, app_guid=app_guid)
+    page = service.list_packages(session, perms, query, app_guid=app_guid)
     base = urls.v3(f"/apps/{app_guid}/packages") if app_guid is not None else urls.v3("/packages")
-    return list_params.list_body(base, query, rows, total, _render(request, urls))
+    return list_body(base, query, page, _render(request, urls))
 
 
 @router.get("/v3/apps/{guid}/packages")
 def list_app_packages(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.APP_PACKAGES)
-    rows, total = service.list_packages(session, perms, query, app_guid=guid)
-    return list_params.list_body(urls.v3(f"/apps/{guid}/packages"), query, rows, total, _render(request, urls))
+    query = list_query(request, APP_PACKAGES_LIST)
+    page = service.list_packages(session, perms, query, app_guid=guid)
+    return list_body(urls.v3(f"/apps/{guid}/packages"), query, page, _render(request, urls))
 
 
 @router.get("/v3/packages/{guid}")
@@ -83,7 +84,7 @@ def delete_package(guid: str, perms: Perms, session: DbSession, urls: Urls) -> R
 
 @router.get("/v3/packages/{guid}/droplets")
 def list_package_droplets(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, list_params.DROPLETS)
+    query = list_query(request, PACKAGE_DROPLETS_LIST)
     service.get(session, perms, guid)
     # This service builds no droplets, so no droplet was ever staged from a package.
-    return list_params.list_body(urls.v3(f"/packages/{guid}/droplets"), query, [], 0, lambda d: d)
+    return list_body(urls.v3(f"/packages/{guid}/droplets"), query, Page([], 0), lambda d: d)

@@ -2,13 +2,53 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from capi_packages.http.urls import UrlBuilder
+from capi_packages.listing import ListSpec
 from capi_packages.messages import require_object, timestamp, to_one_relationship, unknown_fields
 from capi_packages.metadata.validation import validate_metadata
 from capi_packages.packages.models import Package, PackageType
+
+PACKAGES_LIST = ListSpec(
+    allowed=[
+        "page",
+        "per_page",
+        "order_by",
+        "created_ats",
+        "updated_ats",
+        "guids",
+        "states",
+        "types",
+        "app_guids",
+        "app_guid",
+        "space_guids",
+        "organization_guids",
+        "label_selector",
+    ],
+    array_filters={"guids", "states", "types", "app_guids", "space_guids", "organization_guids"},
+)
+APP_PACKAGES_LIST = replace(PACKAGES_LIST, nested_forbidden=["app_guids", "organization_guids", "space_guids"])
+PACKAGE_DROPLETS_LIST = ListSpec(
+    allowed=[
+        "page",
+        "per_page",
+        "order_by",
+        "created_ats",
+        "updated_ats",
+        "guids",
+        "states",
+        "app_guids",
+        "space_guids",
+        "organization_guids",
+        "label_selector",
+        "current",
+    ],
+    array_filters={"guids", "states", "app_guids", "space_guids", "organization_guids"},
+    # `current` is a droplet filter elsewhere, refused (without the valid list) on a package's droplets.
+    nested_forbidden=["current"],
+)
 
 PACKAGE_CREATE_KEYS = ("type", "relationships", "data", "metadata")
 PACKAGE_UPDATE_KEYS = ("metadata", "username", "password")

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.db.base import utcnow
-from capi_packages.db.paging import paginate, timestamp_clauses
 from capi_packages.errors import ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.queue import enqueue
+from capi_packages.listing import ListQuery, Page
 from capi_packages.orgs import repository as orgs_repo
 from capi_packages.orgs.models import App
 from capi_packages.packages import metadata, repository
@@ -70,21 +70,13 @@ def get(session: Session, perms: Permissions, guid: str) -> Package:
     return get_visible(session, perms, guid)[0]
 
 
-def list_packages(
-    session: Session, perms: Permissions, query: Any, app_guid: str | None = None
-) -> tuple[list[Package], int]:
+def list_packages(session: Session, perms: Permissions, query: ListQuery, app_guid: str | None = None) -> Page[Package]:
+    """The visible packages on the query's page; with `app_guid`, that app's (which must be visible)."""
     if app_guid is not None:
         app = orgs_repo.find_app(session, app_guid)
         if app is None or not perms.can_read_space(app.space):
             raise ResourceNotFound("App")
-    stmt = repository.list_statement(
-        perms.readable_space_ids(),
-        query.filters,
-        query.label_selector,
-        timestamp_clauses(Package, query.timestamps),
-        app_guid=app_guid,
-    )
-    return paginate(session, stmt, Package, query)
+    return repository.list_packages(session, perms.readable_space_ids(), query, app_guid=app_guid)
 
 
 def update(session: Session, perms: Permissions, settings: Settings, box: SecretBox, guid: str, body: Any) -> Package:

@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.http.urls import UrlBuilder
+from capi_packages.listing import Page
 from capi_packages.orgs.models import App
 from capi_packages.processes import service
 from capi_packages.processes.models import Process
@@ -34,16 +35,16 @@ def _shown(perms: Any, process: Process, app: App, urls: UrlBuilder) -> dict[str
 
 @router.get("/v3/processes")
 def list_processes(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, PROCESSES_LIST)
-    rows, total = service.list_processes(session, perms, query)
-    return list_params.list_body(urls.v3("/processes"), query, rows, total, _listed(urls))
+    query = list_query(request, PROCESSES_LIST)
+    page = service.list_processes(session, perms, query)
+    return list_body(urls.v3("/processes"), query, page, _listed(urls))
 
 
 @router.get("/v3/apps/{guid}/processes")
 def list_app_processes(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, APP_PROCESSES_LIST)
-    rows, total = service.list_processes(session, perms, query, app_guid=guid)
-    return list_params.list_body(urls.v3(f"/apps/{guid}/processes"), query, rows, total, _listed(urls))
+    query = list_query(request, APP_PROCESSES_LIST)
+    page = service.list_processes(session, perms, query, app_guid=guid)
+    return list_body(urls.v3(f"/apps/{guid}/processes"), query, page, _listed(urls))
 
 
 @router.get("/v3/processes/{guid}")
@@ -98,7 +99,7 @@ def app_process_stats(guid: str, type_: str, perms: Perms, session: DbSession) -
 
 @router.get("/v3/processes/{guid}/sidecars")
 def process_sidecars(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse(request, SIDECARS_LIST)
+    query = list_query(request, SIDECARS_LIST)
     service.get_process(session, perms, guid)
     # Sidecars are never recorded here (a manifest's sidecars are refused), so the list is empty.
-    return list_params.list_body(urls.v3(f"/processes/{guid}/sidecars"), query, [], 0, lambda s: s)
+    return list_body(urls.v3(f"/processes/{guid}/sidecars"), query, Page([], 0), lambda s: s)

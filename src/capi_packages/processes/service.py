@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from capi_packages.auth.permissions import Permissions
 from capi_packages.db.base import utcnow
-from capi_packages.db.paging import paginate, timestamp_clauses
+from capi_packages.db.listing import fetch_page, label_clauses, timestamp_clauses
 from capi_packages.errors import ResourceNotFound
-from capi_packages.metadata.queries import label_match
+from capi_packages.listing import ListQuery, Page
 from capi_packages.metadata.rows import apply_metadata
 from capi_packages.orgs import repository as orgs_repo
 from capi_packages.orgs.models import App
@@ -63,20 +62,17 @@ def get_app_process(session: Session, perms: Permissions, app_guid: str, type_: 
 
 
 def list_processes(
-    session: Session, perms: Permissions, query: Any, app_guid: str | None = None
-) -> tuple[list[tuple[Process, App]], int]:
+    session: Session, perms: Permissions, query: ListQuery, app_guid: str | None = None
+) -> Page[tuple[Process, App]]:
     filters = dict(query.filters)
     if app_guid is not None:
         filters["app_guid"] = [_visible_app(session, perms, app_guid).guid]
     stmt = repo.list_statement(perms.readable_space_ids(), filters)
-    for req in query.label_selector or []:
-        stmt = stmt.where(label_match(ProcessLabel, Process.guid, req))
-    clauses = timestamp_clauses(Process, query.timestamps)
-    if clauses:
-        stmt = stmt.where(and_(*clauses))
-    rows, total = paginate(session, stmt, Process, query)
-    apps = repo.apps_by_guid(session, {p.app_guid for p in rows})
-    return [(p, apps[p.app_guid]) for p in rows], total
+    stmt = stmt.where(*label_clauses(ProcessLabel, Process.guid, query.label_selector or []))
+    stmt = stmt.where(*timestamp_clauses(Process, query.timestamps))
+    page = fetch_page(session, stmt, Process, query)
+    apps = repo.apps_by_guid(session, {p.app_guid for p in page.rows})
+    return Page([(p, apps[p.app_guid]) for p in page.rows], page.total)
 
 
 def _bump_version(process: Process) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query_unprocessable, raise_unprocessable
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.orgs.models import Role
@@ -47,21 +47,19 @@ def create_role(perms: Perms, body: JsonBody, session: DbSession, urls: Urls) ->
 
 @router.get("/v3/roles")
 def list_roles(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse_as_unprocessable(
-        request, ROLES_LIST, lambda q: include_messages(q.filters.get("include"))
-    )
-    rows, total = service.list_roles(session, perms, query)
-    body = list_params.list_body(urls.v3("/roles"), query, rows, total, lambda r: role_resource(r, urls))
+    query = list_query_unprocessable(request, ROLES_LIST, lambda q: include_messages(q.filters.get("include")))
+    page = service.list_roles(session, perms, query)
+    body = list_body(urls.v3("/roles"), query, page, lambda r: role_resource(r, urls))
     include = query.filters.get("include") or []
     if include:
-        body["included"] = _included(session, rows, include, urls)
+        body["included"] = _included(session, list(page.rows), include, urls)
     return body
 
 
 @router.get("/v3/roles/{guid}")
 def get_role(guid: str, request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
     include = _include_param(request)
-    list_params.raise_unprocessable(include_messages(include))
+    raise_unprocessable(include_messages(include))
     role = service.get_role(session, perms, guid)
     body = role_resource(role, urls)
     if include:

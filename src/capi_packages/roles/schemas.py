@@ -31,6 +31,8 @@ ROLES_LIST = ListSpec(
     ],
     array_filters={"guids", "organization_guids", "space_guids", "user_guids", "types", "include"},
     label_selector=False,
+    # CC's roles list orders by created_at unless told otherwise, and says so in its links.
+    default_order_by="created_at",
 )
 
 

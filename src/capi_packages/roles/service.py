@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from capi_packages.auth.permissions import Permissions
-from capi_packages.db.paging import paginate, timestamp_clauses
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.queue import enqueue
+from capi_packages.listing import ListQuery, Page
 from capi_packages.messages import raise_if
 from capi_packages.orgs import repository as orgs_repo
-from capi_packages.orgs.models import Organization, Role, RoleType, Space
+from capi_packages.orgs.models import Role, RoleType
 from capi_packages.roles.schemas import RoleCreate, parse_role_create
 from capi_packages.users import service as users
 from capi_packages.users.models import User
@@ -105,25 +105,13 @@ def get_role(session: Session, perms: Permissions, guid: str) -> Role:
     return role
 
 
-def list_roles(session: Session, perms: Permissions, query: Any) -> tuple[list[Role], int]:
-    stmt = select(Role)
+def list_roles(session: Session, perms: Permissions, query: ListQuery) -> Page[Role]:
+    visibility = None
     if not perms.claims.can_read_globally:
         spaces = perms.readable_space_ids() or set()
         orgs = perms.readable_org_ids() or set()
-        stmt = stmt.where(Role.space_id.in_(spaces) | Role.organization_id.in_(orgs))
-    filters = query.filters
-    stmt = orgs_repo.filter_in(stmt, Role.guid, filters.get("guids"))
-    stmt = orgs_repo.filter_in(stmt, Role.type, filters.get("types"))
-    stmt = orgs_repo.filter_in(stmt, Role.user_guid, filters.get("user_guids"))
-    if filters.get("space_guids") is not None:
-        stmt = stmt.where(Role.space_id.in_(select(Space.id).where(Space.guid.in_(filters["space_guids"]))))
-    if filters.get("organization_guids") is not None:
-        org_ids = select(Organization.id).where(Organization.guid.in_(filters["organization_guids"]))
-        stmt = stmt.where(Role.organization_id.in_(org_ids))
-    clauses = timestamp_clauses(Role, query.timestamps)
-    if clauses:
-        stmt = stmt.where(*clauses)
-    return paginate(session, stmt, Role, query)
+        visibility = or_(Role.space_id.in_(spaces), Role.organization_id.in_(orgs))
+    return orgs_repo.list_roles(session, visibility, query)
 
 
 def users_of(session: Session, roles: list[Role]) -> list[User]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from capi_packages.http import list_params
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.pagination import list_body, list_query_unprocessable
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.users import service
 from capi_packages.users.schemas import USERS_LIST, filter_combination_messages, user_resource
@@ -17,9 +17,9 @@ router = APIRouter()
 
 @router.get("/v3/users")
 def list_users(request: Request, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    query = list_params.parse_as_unprocessable(request, USERS_LIST, lambda q: filter_combination_messages(q.filters))
-    rows, total = service.list_users(session, perms, query)
-    return list_params.list_body(urls.v3("/users"), query, rows, total, lambda u: user_resource(u, urls))
+    query = list_query_unprocessable(request, USERS_LIST, lambda q: filter_combination_messages(q.filters))
+    page = service.list_users(session, perms, query)
+    return list_body(urls.v3("/users"), query, page, lambda u: user_resource(u, urls))
 
 
 @router.get("/v3/users/{guid}")

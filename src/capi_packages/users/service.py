@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.tokens import Claims
-from capi_packages.db.paging import paginate, timestamp_clauses
+from capi_packages.db.listing import fetch_page, label_clauses, timestamp_clauses
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.queue import enqueue
+from capi_packages.listing import ListQuery, Page
 from capi_packages.login.models import Login
-from capi_packages.metadata.queries import label_match
 from capi_packages.metadata.rows import apply_metadata
 from capi_packages.settings import Settings
 from capi_packages.users import repository as repo
@@ -97,7 +97,7 @@ def resolve_username(session: Session, username: str, origin: str | None) -> Use
     return matches[0] if matches else None
 
 
-def list_users(session: Session, perms: Permissions, query: Any) -> tuple[list[User], int]:
+def list_users(session: Session, perms: Permissions, query: ListQuery) -> Page[User]:
     stmt = repo.visible_users(_visible_org_ids(perms), perms.claims.user_id)
     filters = query.filters
     if filters.get("guids") is not None:
@@ -106,12 +106,9 @@ def list_users(session: Session, perms: Permissions, query: Any) -> tuple[list[U
         stmt = repo.name_filter(stmt, filters["usernames"], filters.get("origins"), partial=False)
     if filters.get("partial_usernames") is not None:
         stmt = repo.name_filter(stmt, filters["partial_usernames"], filters.get("origins"), partial=True)
-    for req in query.label_selector or []:
-        stmt = stmt.where(label_match(UserLabel, User.guid, req))
-    clauses = timestamp_clauses(User, query.timestamps)
-    if clauses:
-        stmt = stmt.where(and_(*clauses))
-    return paginate(session, stmt, User, query)
+    stmt = stmt.where(*label_clauses(UserLabel, User.guid, query.label_selector or []))
+    stmt = stmt.where(*timestamp_clauses(User, query.timestamps))
+    return fetch_page(session, stmt, User, query)
 
 
 def _visible_org_ids(perms: Permissions) -> set[int] | None:
