@@ -7,7 +7,6 @@ database; the others refuse when there is none rather than quietly start an empt
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -134,15 +133,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
     """
     from capi_packages.app import create_app
     from capi_packages.auth.keys import record_issuer
-    from capi_packages.http.request_id import RequestIdFilter
     from capi_packages.http.server import serve as serve_app
+    from capi_packages.logs import configure_logging
 
     settings = _settings(host=host, port=port, data_dir=data_dir, worker_enabled=False if no_worker else None)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RequestIdFilter())
+    configure_logging(settings)
     _create_data_dir(settings)
     _database_answers(settings)
     _migrate(settings)
@@ -178,21 +173,29 @@ def worker(data_dir: Path | None, once: bool) -> None:
     from capi_packages.blobstore import make_blobstore
     from capi_packages.db.session import make_engine, make_sessionmaker
     from capi_packages.jobs.worker import Worker
+    from capi_packages.logs import configure_logging
+    from capi_packages.metrics.collectors import DatabaseCollector
+    from capi_packages.metrics.registry import Metrics
+    from capi_packages.metrics.server import start_metrics_server
 
     settings = _settings(data_dir=data_dir)
     _database_answers(settings)
     _existing_data(settings)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     _migrate(settings)
     blobstore = make_blobstore(settings)
     _blobstore_writable(blobstore)
     engine = make_engine(settings)
-    w = Worker(make_sessionmaker(engine), settings, blobstore, build_registry())
+    sessions, registry, metrics = make_sessionmaker(engine), build_registry(), Metrics()
+    metrics.registry.register(DatabaseCollector(sessions, engine, registry.operations, "worker"))
+    w = Worker(sessions, settings, blobstore, registry, metrics=metrics)
+    if not once and settings.worker_metrics_port:
+        start_metrics_server(metrics, settings, settings.worker_metrics_port)
     if once:
         w.recover_stale()
         click.echo(f"ran {w.run_pending()} job(s)")
     else:
-        w.run_forever()
+        w.run_until_signalled(settings.worker_shutdown_grace_seconds)
 
 
 @click.command()
@@ -323,6 +326,32 @@ def users_delete(username: str, data_dir: Path | None) -> None:
 
 
 @click.group()
+def keys() -> None:
+    """The key files in <data dir>/keys that every API process of a deployment must share."""
+
+
+@keys.command("create")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def keys_create(data_dir: Path | None) -> None:
+    """Create the keys that are missing (token signing, URL signing, database encryption); print their paths.
+
+    Example: capi-packages keys create --data-dir ./var && rsync -a ./var/keys/ host2:/srv/capi/keys/
+    """
+    from capi_packages.auth.keys import load_or_create_signing_key
+    from capi_packages.auth.secrets import SecretBox
+    from capi_packages.auth.signed_urls import load_or_create_secret
+
+    settings = _settings(data_dir=data_dir)
+    _create_data_dir(settings)
+    key_dir = settings.data_dir / "keys"
+    load_or_create_signing_key(settings.signing_key_file)
+    load_or_create_secret(key_dir / "url-signing-key")
+    SecretBox.from_file(key_dir / "db-encryption-key")
+    for path in (settings.signing_key_file, key_dir / "url-signing-key", key_dir / "db-encryption-key"):
+        click.echo(_shown(path))
+
+
+@click.group()
 def s3() -> None:
     """The S3 blobstore (CAPI_BLOBSTORE_TYPE=s3)."""
 
@@ -351,5 +380,5 @@ def s3_create_bucket(data_dir: Path | None) -> None:
 
 
 def register(main: click.Group) -> None:
-    for command in (serve, migrate, worker, token, users, s3):
+    for command in (serve, migrate, worker, token, users, keys, s3):
         main.add_command(command)

@@ -12,6 +12,7 @@ from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.tokens import Claims, TokenVerifier
 from capi_packages.db.session import READ_ONLY
 from capi_packages.errors import NotAuthorized
+from capi_packages.http.access import USER_GUID
 from capi_packages.http.bodies import read_json
 from capi_packages.http.urls import UrlBuilder
 from capi_packages.settings import Settings
@@ -42,6 +43,7 @@ def get_claims(request: Request) -> Claims:
     """Authenticate, then apply CC's scope gate: reads need a read scope, everything else write."""
     verifier: TokenVerifier = request.app.state.token_verifier
     claims = verifier.verify_header(request.headers.get("authorization"))
+    request.scope[USER_GUID] = claims.user_id
     if request.method in ("GET", "HEAD"):
         if not claims.has_read_scope:
             raise NotAuthorized()

@@ -47,6 +47,9 @@ class Registry:
     def get(self, operation: str) -> Handler | None:
         return self._handlers.get(operation)
 
+    def operations(self) -> list[str]:
+        return sorted(self._handlers)
+
 
 def payload_str(job: Job, key: str) -> str:
     value: Any = (job.payload or {}).get(key)

@@ -89,6 +89,8 @@ async def upload_package_bits(
         await run_in_threadpool(session.rollback)
     form = await _read_form(request, settings)
     staged = form.files.get("bits")
+    if staged is not None:
+        request.app.state.metrics.upload_bytes.inc(staged.size)
     try:
         bits = StagedBits(staged.path, staged.sha1, staged.sha256) if staged else None
         message = parse_upload_message(form.fields, bits)

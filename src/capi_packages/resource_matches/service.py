@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,3 +141,9 @@ def match(session: Session, settings: Settings, resources: list[dict[str, Any]])
         for group in buckets.values()
         for e in group
     ]
+
+
+def pool_size(session: Session) -> tuple[int, int]:
+    """Entries and bytes the resource pool holds."""
+    entries, size = session.execute(select(func.count(), func.coalesce(func.sum(ResourcePoolEntry.size), 0))).one()
+    return int(entries), int(size)
