@@ -1,10 +1,14 @@
-"""The Blobstore protocol: what package and resource-pool code needs from storage."""
+"""The Blobstore protocol: what package and resource-pool code needs from storage, and its capabilities.
+
+Every backend implements Blobstore. One that can presign its own download URLs (S3) also
+implements PresignsDownloads, which callers test with isinstance.
+"""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 
 class BlobNotFound(Exception):
@@ -18,9 +22,6 @@ class BlobstoreFailure(OSError):
 
 
 class Blobstore(Protocol):
-    # Optional, outside the protocol: a store that can presign its own download URLs (S3) also has
-    # `signed_url(key, ttl, filename) -> str`; callers look for it with getattr.
-
     def put_file(self, key: str, source: Path) -> None:
         """Store a copy of a local file under key, atomically (readers never see half a blob)."""
 
@@ -55,3 +56,11 @@ class Blobstore(Protocol):
 
     def describe(self) -> str:
         """Where the blobs live, for messages: a directory or s3://bucket/prefix."""
+
+
+@runtime_checkable
+class PresignsDownloads(Protocol):
+    """A store whose blobs clients fetch themselves through a URL it signs, needing no token."""
+
+    def signed_url(self, key: str, ttl: int, filename: str) -> str:
+        """A GET URL valid for ttl seconds that downloads the blob as `filename`."""

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from capi_packages.auth.permissions import Permissions
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, PresignsDownloads
 from capi_packages.blobstore.keys import package_key
 from capi_packages.console import views
 from capi_packages.console.pages import current_claims, page, render, secure
@@ -184,9 +184,8 @@ def package_download(guid: str, request: Request, session: DbSession) -> Respons
     entries.readable_bits(session, _perms(request, session), guid, "download")
     state = request.app.state
     ttl = state.settings.signed_url_ttl_seconds
-    presign = getattr(state.blobstore, "signed_url", None)
-    if presign is not None:
-        location = presign(package_key(guid), ttl, f"{guid}.zip")
+    if isinstance(state.blobstore, PresignsDownloads):
+        location = state.blobstore.signed_url(package_key(guid), ttl, f"{guid}.zip")
     else:
         location = state.urls(state.url_signer.sign(f"/blobs/packages/{guid}", ttl))
     return secure(RedirectResponse(location, status_code=303))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, PresignsDownloads
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import (
     ApiError,
@@ -119,10 +119,10 @@ def download_package_bits(
         raise BlobstoreUnavailable()
     if settings.download_mode == "stream":
         return _zip_response(blobstore, key, pkg.guid)
-    presign = getattr(blobstore, "signed_url", None)
-    if presign is not None:
+    if isinstance(blobstore, PresignsDownloads):
         # As CC does with fog: the client fetches from the store itself, with no token.
-        return RedirectResponse(presign(key, settings.signed_url_ttl_seconds, f"{pkg.guid}.zip"), status_code=302)
+        location = blobstore.signed_url(key, settings.signed_url_ttl_seconds, f"{pkg.guid}.zip")
+        return RedirectResponse(location, status_code=302)
     signed = request.app.state.url_signer.sign(f"/blobs/packages/{pkg.guid}", settings.signed_url_ttl_seconds)
     return RedirectResponse(urls(signed), status_code=302)
 
