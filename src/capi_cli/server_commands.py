@@ -191,11 +191,15 @@ def worker(data_dir: Path | None, once: bool) -> None:
     w = Worker(sessions, settings, blobstore, registry, metrics=metrics)
     if not once and settings.worker_metrics_port:
         start_metrics_server(metrics, settings, settings.worker_metrics_port)
-    if once:
-        w.recover_stale()
-        click.echo(f"ran {w.run_pending()} job(s)")
-    else:
-        w.run_until_signalled(settings.worker_shutdown_grace_seconds)
+    try:
+        if once:
+            w.recover_stale()
+            click.echo(f"ran {w.run_pending()} job(s)")
+        else:
+            w.run_until_signalled(settings.worker_shutdown_grace_seconds)
+    finally:
+        blobstore.close()
+        engine.dispose()
 
 
 @click.command()

@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             worker.stop(settings.worker_shutdown_grace_seconds)
+            blobstore.close()
             engine.dispose()
 
     app = FastAPI(

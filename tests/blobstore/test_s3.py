@@ -37,7 +37,7 @@ def store(s3_server: Any, bucket: str, staging: Path) -> S3Blobstore:
         access_key_id=KEY_ID,
         secret_access_key=SECRET,
         prefix=PREFIX,
-        staging_dir=staging,
+        scratch_dir=staging,
     )
 
 
@@ -95,10 +95,10 @@ def test_copy_of_a_blob_above_the_single_copy_limit_goes_in_parts(store, s3, buc
         assert f.read() == data
 
 
-def test_no_local_path_and_a_local_staging_dir(store, staging):
+def test_no_local_path_and_a_local_scratch_dir(store, staging):
     put(store, KEY, b"x")
     assert store.local_path(KEY) is None
-    assert store.staging_dir() == staging
+    assert store.scratch_dir() == staging
     assert staging.is_dir()
 
 
@@ -123,7 +123,8 @@ def test_a_tampered_presigned_url_is_refused(store):
 def test_the_factory_builds_the_configured_store(tmp_path, s3_server, bucket):
     local = make_blobstore(Settings(data_dir=tmp_path))
     assert isinstance(local, LocalBlobstore)
-    assert local.staging_dir() == tmp_path / "blobstore" / "staging"
+    assert local.staging.directory == tmp_path / "blobstore" / "staging"
+    assert local.scratch_dir() == tmp_path / "blobstore" / "tmp"
     remote = make_blobstore(
         Settings(
             data_dir=tmp_path,
@@ -137,7 +138,7 @@ def test_the_factory_builds_the_configured_store(tmp_path, s3_server, bucket):
         )
     )
     assert isinstance(remote, S3Blobstore)
-    assert remote.staging_dir() == tmp_path / "staging"
+    assert remote.scratch_dir() == tmp_path / "tmp"
     assert remote.prefix == "p/"
     put(remote, KEY, b"via settings")
     assert remote.size(KEY) == len(b"via settings")

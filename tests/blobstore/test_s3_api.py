@@ -59,7 +59,7 @@ def fan_out(area: str, ident: str) -> str:
 
 def test_the_app_runs_on_the_s3_store(app, settings):
     assert isinstance(app.state.blobstore, S3Blobstore)
-    assert app.state.blobstore.staging_dir() == settings.data_dir / "staging"
+    assert app.state.blobstore.scratch_dir() == settings.data_dir / "tmp"
 
 
 def test_upload_process_and_download_through_a_presigned_s3_url(api, world, run_jobs, s3_server, s3, bucket, settings):

@@ -22,7 +22,7 @@ class JobContext:
 
     @property
     def work_dir(self) -> Path:
-        path = self.blobstore.staging_dir()
+        path = self.blobstore.scratch_dir()
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -29,6 +29,7 @@ log = logging.getLogger("capi_packages.jobs")
 # A running job's claim is refreshed this often; a claim older than the lease means its worker died.
 HEARTBEAT = timedelta(seconds=10)
 MAINTENANCE_INTERVAL = timedelta(hours=1)
+SWEEP_INTERVAL = timedelta(seconds=60)
 
 
 class Worker:
@@ -117,23 +118,13 @@ class Worker:
                     log.exception("maintenance task %s failed", getattr(task, "__name__", task))
 
     def sweep_staging(self) -> int:
-        """Remove staged uploads nobody will process: the request died, or its job is finished."""
-        staging = self.blobstore.staging_dir()
-        if not staging.is_dir():
-            return 0
+        """Remove staged uploads nobody will process (the request died, or its job is finished), and
+        unfinished ones a crashed process left (an S3 multipart upload, a job's scratch file)."""
         with self.sessions() as session:
             payloads = session.scalars(select(Job.payload).where(Job.state == JobState.PROCESSING)).all()
-        owned = {p.get("staged") for p in payloads if isinstance(p, dict)}
-        cutoff = time.time() - self.settings.staging_max_age_seconds
-        removed = 0
-        for path in staging.iterdir():
-            try:
-                if path.name not in owned and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-        return removed
+        owned = {str(p["staged"]) for p in payloads if isinstance(p, dict) and p.get("staged")}
+        swept = self.blobstore.staging.sweep(owned, self.settings.staging_max_age_seconds)
+        return swept.staged + swept.incomplete + swept.scratch
 
     # --- running ------------------------------------------------------------------------------
     def run_one(self) -> bool:
@@ -270,13 +261,17 @@ class Worker:
     def _loop(self) -> None:
         last_recovery = utcnow() - self.lease
         last_maintenance = utcnow() - MAINTENANCE_INTERVAL
+        last_sweep = utcnow() - SWEEP_INTERVAL
         while not self._stop.is_set():
             try:
                 if utcnow() - last_recovery >= self.heartbeat:
                     self.recover_stale()
                     self.enforce_timeout()
-                    self.sweep_staging()
                     last_recovery = utcnow()
+                if utcnow() - last_sweep >= SWEEP_INTERVAL:
+                    # Listing a bucket's staging area is not free: not at every heartbeat.
+                    self.sweep_staging()
+                    last_sweep = utcnow()
                 if utcnow() - last_maintenance >= MAINTENANCE_INTERVAL:
                     self.maintain()
                     last_maintenance = utcnow()

@@ -5,7 +5,6 @@ With a store that presigns its own URLs (S3) the redirect goes straight to the s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
@@ -44,9 +43,7 @@ async def _read_form(request: Request, settings: Any, *, stop_at_file: bool = Fa
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/"):
         blobstore = request.app.state.blobstore
-        return await read_upload_form(
-            request, blobstore.staging_dir(), settings.max_upload_size, stop_at_file=stop_at_file
-        )
+        return await read_upload_form(request, blobstore.staging, settings.max_upload_size, stop_at_file=stop_at_file)
     # CC also takes the form's fields as JSON or url-encoded (resources-only uploads).
     if content_type.startswith("application/x-www-form-urlencoded"):
         return UploadForm(fields=await read_urlencoded(request, MAX_JSON_BODY))
@@ -70,7 +67,7 @@ async def _body_error_before(request: Request, settings: Any, refusal: ApiError)
     return refusal
 
 
-_UNREAD_FILE = StagedBits(Path(), "", "")
+_UNREAD_FILE = StagedBits("", "", "")
 
 
 @router.post("/v3/packages/{guid}/upload")
@@ -92,7 +89,7 @@ async def upload_package_bits(
     if staged is not None:
         request.app.state.metrics.upload_bytes.inc(staged.size)
     try:
-        bits = StagedBits(staged.path, staged.sha1, staged.sha256) if staged else None
+        bits = StagedBits(staged.name, staged.sha1, staged.sha256) if staged else None
         message = parse_upload_message(form.fields, bits)
         pkg = await run_in_threadpool(accept_upload, session, perms, guid, message)
         await run_in_threadpool(session.commit)

@@ -29,9 +29,9 @@ class CachedResourceMissing(ApiError):
     code, name, status, template = 150001, "AppPackageInvalid", 422, "Could not find object '{0}'"
 
 
-def staged_path(ctx: JobContext, job: Job) -> Path | None:
+def staged_name(job: Job) -> str | None:
     name = (job.payload or {}).get("staged")
-    return ctx.work_dir / name if isinstance(name, str) else None
+    return name if isinstance(name, str) else None
 
 
 class _PoolSpool:
@@ -94,11 +94,20 @@ def _open_cached(ctx: JobContext) -> Callable[[str], BinaryIO]:
 
 
 def process_upload(ctx: JobContext, job: Job) -> None:
+    name = staged_name(job)
+    if name is None:
+        _process_upload(ctx, job, None)
+        return
+    # On S3 the staged upload is fetched to this machine for the job (a zip is read out of order).
+    with ctx.blobstore.staging.local_file(name) as staged:
+        _process_upload(ctx, job, staged)
+
+
+def _process_upload(ctx: JobContext, job: Job, staged: Path | None) -> None:
     guid = payload_str(job, "guid")
-    staged = staged_path(ctx, job)
     pkg = repository.find_package(ctx.session, guid)
     if pkg is None or pkg.state != PackageState.PROCESSING_UPLOAD:
-        _discard(staged)
+        _discard(ctx, job)
         return
     # End the read transaction: the heavy work below must not hold the database.
     ctx.session.commit()
@@ -115,9 +124,9 @@ def process_upload(ctx: JobContext, job: Job) -> None:
             entries = scan_archive(staged, limits, spool if settings.feature_resource_matching else None)
             spool.publish(entries)
         if _store_verbatim(job, staged, entries, cached):
-            assert staged is not None
             sha1, sha256 = job.payload["staged_sha1"], job.payload["staged_sha256"]
-            ctx.blobstore.put_file(package_key(guid), staged)
+            # As it is, from staging: a hard link on the local store, a server-side copy on S3.
+            ctx.blobstore.staging.store_as(job.payload["staged"], package_key(guid))
         else:
             try:
                 checksums = build_package_zip(
@@ -136,7 +145,7 @@ def process_upload(ctx: JobContext, job: Job) -> None:
             ctx.blobstore.move_in(package_key(guid), out)
     except ApiError as e:
         _fail(ctx, guid, e.detail)
-        _discard(staged)
+        _discard(ctx, job)
         raise
     finally:
         out.unlink(missing_ok=True)
@@ -151,7 +160,7 @@ def process_upload(ctx: JobContext, job: Job) -> None:
         pkg.mark_ready(sha1, sha256)
         expire_old_packages(ctx.session, settings, pkg.app_guid)
     ctx.session.commit()
-    _discard(staged)
+    _discard(ctx, job)
 
 
 def _fail(ctx: JobContext, guid: str, error: str) -> None:
@@ -170,12 +179,13 @@ def give_up_upload(ctx: JobContext, job: Job, reason: str) -> None:
     if pkg is not None and pkg.state == PackageState.PROCESSING_UPLOAD:
         pkg.mark_failed(f"The app upload could not be processed: {reason}")
         expire_old_packages(ctx.session, ctx.settings, pkg.app_guid)
-    _discard(staged_path(ctx, job))
+    _discard(ctx, job)
 
 
-def _discard(path: Path | None) -> None:
-    if path is not None:
-        path.unlink(missing_ok=True)
+def _discard(ctx: JobContext, job: Job) -> None:
+    name = staged_name(job)
+    if name is not None:
+        ctx.blobstore.staging.discard(name)
 
 
 def register(registry: Registry) -> None:
