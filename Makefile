@@ -15,6 +15,7 @@ SRC := src tests benchmarks
 # The part of the suite that exercises SQL most; run again on PostgreSQL by test-postgres.
 PG_TESTS ?= tests/api/test_list_packages.py tests/api/test_permissions.py tests/api/test_read_update_delete.py \
 	tests/bits_api/test_processing.py tests/bits_api/test_resource_matches.py tests/jobs \
+	tests/audit_events/test_transactions.py tests/audit_events/test_list_queries.py tests/audit_events/test_visibility.py \
 	tests/process/test_migration_race.py
 
 help: ## List the targets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from capi_cli import client_commands, entries_commands, server_commands
+from capi_cli import client_commands, entries_commands, events_commands, server_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,4 +15,5 @@ def main() -> None:
 
 server_commands.register(main)
 client_commands.register(main)
+events_commands.register(main)
 entries_commands.register(main)

@@ -17,6 +17,7 @@ from capi_client.errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from capi_client.events import AuditEvent, AuditEventFilters, AuditEventList
 from capi_client.filters import AppPackageFilters, PackageFilters
 from capi_client.models import (
     App,
@@ -47,6 +48,9 @@ __all__ = [
     "DEFAULT_IGNORES",
     "App",
     "AppPackageFilters",
+    "AuditEvent",
+    "AuditEventFilters",
+    "AuditEventList",
     "BadRequestError",
     "CapiError",
     "CfIgnore",

@@ -23,6 +23,7 @@ from capi_client.errors import (
     WaitTimeoutError,
     error_from_response,
 )
+from capi_client.events import AuditEventCalls
 from capi_client.filters import AppPackageFilters, PackageFilters, to_query
 from capi_client.models import Job, Package, PackageList, Resource
 from capi_client.setup import SetupCalls
@@ -88,7 +89,7 @@ def _resource_json(resource: Resource | Mapping[str, Any]) -> dict[str, Any]:
     return resource.to_json() if isinstance(resource, Resource) else dict(resource)
 
 
-class PackagesClient(SetupCalls, EntriesMixin):
+class PackagesClient(SetupCalls, AuditEventCalls, EntriesMixin):
     """A synchronous client for one Cloud Foundry v3 API.
 
     The token goes only to the API's own origin (scheme, host and port of `api_url`), and never

@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from capi_packages import __version__
 from capi_packages.apps import routes as app_routes
+from capi_packages.audit_events import jobs as audit_event_jobs
+from capi_packages.audit_events import routes as audit_event_routes
 from capi_packages.auth.keys import load_or_create_signing_key
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.auth.signed_urls import UrlSigner, load_or_create_secret
@@ -62,6 +64,7 @@ def build_registry() -> Registry:
     org_jobs.register(registry)
     user_jobs.register(registry)
     manifest_jobs.register(registry)
+    audit_event_jobs.register(registry)
     return registry
 
 
@@ -135,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(manifest_routes.router)
     app.include_router(job_routes.router)
     app.include_router(login_routes.router)
+    app.include_router(audit_event_routes.router)
     app.include_router(entry_routes.router)
     if settings.console_enabled:
         app.include_router(console_login_routes.router)
@@ -150,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         base = settings.base_url
         names = [
             "apps",
+            "audit_events",
             "deployments",
             "jobs",
             "organizations",

@@ -12,14 +12,15 @@ ApiError
  │    └── RequestTimeout (408), RequestHeadersTooLarge (431): server-level, sent by http.edge_protocol
  ├── BadQueryParameter (10005, 400)        ├── BlobstoreUnavailable / BlobstoreError (150006/150007)
  ├── FeatureDisabled (330002, 403)         ├── LabelLimitExceeded / AnnotationLimitExceeded
- ├── PayloadTooLarge (10012, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid,
-                                              ResourceChecksumMismatch, FilePathInvalid, FileModeInvalid,
-                                              JobTimeout
+ ├── PayloadTooLarge (10413, 413)         └── job-side only: AppBitsUploadInvalid, AppPackageInvalid
+                                              (→ CachedResourceMissing), ResourceChecksumMismatch,
+                                              FilePathInvalid, FileModeInvalid, JobTimeout
 Domain code raises these; only capi_packages.http.error_handlers renders them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
@@ -120,7 +121,7 @@ class ResourceNotFound(ApiError):
 
 class PayloadTooLarge(ApiError):
     # CC's nginx answers a bare 413; we keep the CF envelope so clients can show a reason.
-    code, name, status, template = 10012, "RequestEntityTooLarge", 413, "{0}"
+    code, name, status, template = 10413, "RequestEntityTooLarge", 413, "{0}"
 
 
 class ServiceUnavailable(ApiError):
@@ -162,12 +163,25 @@ class BlobstoreError(ApiError):
     template = "Failed to perform blobstore operation after three retries."
 
 
+class CachedResourceMissing(AppPackageInvalid):
+    # A referenced sha1 the pool lacks: CC passes on its blobstore's text (the local one's here).
+    template = "Could not find object '{0}'"
+
+    def __init__(self, sha1: str) -> None:
+        super().__init__(sha1)
+        self.sha1 = sha1
+
+
 class ResourceChecksumMismatch(ApiError):
     code, name, status = 150010, "ResourceChecksumMismatch", 422
     template = (
         "One or more cached resources did not match the given checksum. "
         "They have been deleted; please retry package upload."
     )
+
+    def __init__(self, mismatched: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.mismatched = list(mismatched)  # the pool keys whose blobs are bad, to be removed
 
 
 class AppBitsUploadInvalid(ApiError):

@@ -63,6 +63,8 @@ class ListSpec:
     unlinked: frozenset[str] = frozenset({"app_guid"})
     # Applied, and echoed in links, when the query has no order_by key at all (CC's roles list).
     default_order_by: str | None = None
+    # Array filters that also take `name[not]=a,b` (audit events' target_guids).
+    exclusion_filters: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class ListQuery:
     label_selector: list[Requirement] | None = None
     raw_label_selector: str | None = None
     link_filters: dict[str, str] = field(default_factory=dict)
+    # `name[not]` values of the spec's exclusion filters.
+    exclusions: dict[str, list[str]] = field(default_factory=dict)
+    # Link parameters CC writes once per value, as `key[]=v1&key[]=v2` (its Array#to_query).
+    link_lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,8 @@ class Page(Generic[T]):
 class _Param:
     value: str = ""  # plain form; the last occurrence wins
     entries: dict[str, str | None] | None = None  # bracketed form; None marks deeper nesting
+    # `key[op][]=v` values, which Rack reads as an array under `op` (entries[op] is None for them).
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _group(raw_query_string: str) -> dict[str, _Param]:
@@ -145,6 +153,8 @@ def _group(raw_query_string: str) -> dict[str, _Param]:
         else:
             assert param.entries is not None
             param.entries[bracketed[2]] = None if bracketed[3] else value
+            if bracketed[3] == "[]":
+                param.lists.setdefault(bracketed[2], []).append(value)
     return params
 
 
@@ -210,6 +220,23 @@ def _timestamp_conditions(
             conditions.append(TimestampCondition(cast(TimestampOperator, op), (instant,)))
             links[f"{name}[{op}]"] = text or ""
     return conditions, links
+
+
+def _exclusion(name: str, param: _Param, messages: list[str]) -> list[str] | None:
+    """`name[not]=a,b` → [a, b]; CC's TargetGuidsValidator words the errors with the raw name."""
+    assert param.entries is not None
+    label = f"{_humanize(name)} {name}"
+    if "not" not in param.entries:
+        messages.append(f"{label} has an invalid operator")
+        return None
+    raw = param.entries["not"]
+    if raw is not None:
+        return _to_array(raw)
+    # The form CC's own pagination links take (`name[not][]=a&name[not][]=b`).
+    if "not" in param.lists:
+        return param.lists["not"]
+    messages.append(f"{label} must be an array")
+    return None
 
 
 def _paging(params: dict[str, _Param], maximum: int, messages: list[str]) -> tuple[int, int]:
@@ -287,7 +314,13 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
         messages.append(
             f"Unknown query parameter(s): {_quoted(unknown)}. Valid parameters are: {_quoted(spec.allowed)}"
         )
-    check_arrays([name for name in array_order if name not in COMMON_ARRAY_FILTERS])
+    exclusions: dict[str, list[str]] = {}
+    for name in array_order:
+        if name in spec.exclusion_filters and name in params and params[name].entries is not None:
+            values = _exclusion(name, params[name], messages)
+            if values is not None:
+                exclusions[name] = values
+    check_arrays([n for n in array_order if n not in COMMON_ARRAY_FILTERS and n not in spec.exclusion_filters])
 
     forbidden = [key for key in spec.nested_forbidden if key in params]
     if forbidden:
@@ -298,7 +331,7 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
 
     filters: dict[str, list[str]] = {}
     for name in spec.allowed:
-        if name not in params or name in PAGINATION_KEYS or name in spec.timestamp_filters:
+        if name not in params or name in PAGINATION_KEYS or name in spec.timestamp_filters or name in exclusions:
             continue
         if name == "label_selector" and spec.label_selector:
             link_filters[name] = params[name].value
@@ -321,4 +354,6 @@ def parse_list_query(raw_query_string: str, spec: ListSpec, *, max_total_results
         label_selector=requirements,
         raw_label_selector=raw_selector,
         link_filters=link_filters,
+        exclusions=exclusions,
+        link_lists={f"{name}[not]": values for name, values in exclusions.items()},
     )

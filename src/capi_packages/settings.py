@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     max_total_results: int | None = Field(None, description="renderer.max_total_results (page * per_page).")
     job_cutoff_age_days: int = Field(90, ge=1, description="pollable_jobs.cutoff_age_in_days.")
     job_timeout_seconds: int = Field(14400, ge=1, description="jobs.global.timeout_in_seconds.")
+    audit_events_cutoff_age_days: int = Field(
+        31, ge=1, description="audit_events.cutoff_age_in_days: older audit events are pruned."
+    )
     worker_enabled: bool = Field(True, description="Run the job worker inside `serve`.")
     worker_poll_seconds: float = Field(0.5, gt=0, description="Idle poll interval of the job worker.")
     worker_lease_seconds: float = Field(

@@ -74,7 +74,7 @@ def test_a_chunked_json_body_over_15_mib_is_too_large(api):
 
     r = api.client.post("/v3/organizations", content=body(), headers={**api.admin, "Content-Type": "application/json"})
     assert r.status_code == 413, r.text
-    assert r.json()["errors"][0]["code"] == 10012
+    assert r.json()["errors"][0]["code"] == 10413
 
 
 def test_a_json_body_declaring_more_than_15_mib_is_too_large(api):

@@ -285,6 +285,34 @@ def test_a_corrupted_pool_blob_fails_the_package_and_leaves_the_pool(api, world,
     assert not blob.exists()
 
 
+def test_a_pool_entry_whose_blob_is_gone_fails_the_package_and_is_forgotten(api, world, package, run_jobs):
+    uploaded_package(api, world.app["guid"], make_zip({"a.bin": BIG_A}), run_jobs)
+    fp = fingerprint(BIG_A, "a.bin", "644")
+    resource_blob_path(api, sha1(BIG_A)).unlink()
+    assert match(api, [fp]).json() == {"resources": [fp]}  # the index still promises it
+    got = process(api, package["guid"], run_jobs, make_zip({"ok": "ok"}), [fp])
+    assert_failed(got, f"Could not find object '{sha1(BIG_A)}'")
+    assert match(api, [fp]).json() == {"resources": []}
+
+
+def test_a_pooled_file_is_reused_compressed_as_first_uploaded(api, world, package, run_jobs):
+    first = uploaded_package(api, world.app["guid"], make_zip({"lib/a.bin": BIG_A}), run_jobs)
+    got = process(api, package["guid"], run_jobs, make_zip({"own.txt": "mine"}), [fingerprint(BIG_A, "copy/a.bin")])
+    assert got["state"] == "READY", got
+    with zipfile.ZipFile(io.BytesIO(download_bytes(api, first["guid"]))) as zf:
+        original = zf.getinfo("lib/a.bin")
+    data = download_bytes(api, package["guid"])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        reused = zf.getinfo("copy/a.bin")
+        assert zf.read(reused) == BIG_A
+        assert (reused.compress_type, reused.compress_size, reused.CRC) == (
+            original.compress_type,
+            original.compress_size,
+            original.CRC,
+        )
+    assert got["data"]["checksum"]["value"] == sha256(data)
+
+
 def test_a_referenced_sha1_that_is_not_in_the_pool_fails_the_package(api, package, run_jobs):
     missing = sha1(b"never uploaded" * 10_000)
     resources = [{"checksum": {"value": missing}, "size_in_bytes": 140_000, "path": "gone.bin", "mode": "644"}]

@@ -332,7 +332,7 @@ def test_an_upload_body_over_max_upload_size_is_too_large(api, package):
     errors = r.json()["errors"]
     assert len(errors) == 1
     assert errors[0]["title"] == "CF-RequestEntityTooLarge"
-    assert errors[0]["code"] == 10012
+    assert errors[0]["code"] == 10413
     assert isinstance(errors[0]["detail"], str) and errors[0]["detail"]
     assert state_of(api, package["guid"]) == "AWAITING_UPLOAD"
 
@@ -356,7 +356,7 @@ def test_a_chunked_upload_body_without_a_length_is_cut_off_at_max_upload_size(ap
     r = api.client.post(f"/v3/packages/{package['guid']}/upload", content=body(), headers=headers)
     assert r.status_code == 413, r.text
     assert r.json()["errors"][0]["title"] == "CF-RequestEntityTooLarge"
-    assert r.json()["errors"][0]["code"] == 10012
+    assert r.json()["errors"][0]["code"] == 10413
     assert state_of(api, package["guid"]) == "AWAITING_UPLOAD"
 
 

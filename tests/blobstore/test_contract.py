@@ -159,8 +159,7 @@ def stage(store: Blobstore, data: bytes, piece: int = 1024 * 1024) -> str:
     upload = store.staging.open_upload()
     for i in range(0, len(data), piece):
         upload.write(data[i : i + piece])
-        backlog = upload.backlog()
-        if backlog is not None:
+        while (backlog := upload.backlog()) is not None:
             backlog.result()
     upload.finish()
     return upload.name

@@ -13,6 +13,9 @@ import capi_client
 EXPECTED = {
     "App",
     "AppPackageFilters",
+    "AuditEvent",
+    "AuditEventFilters",
+    "AuditEventList",
     "BadRequestError",
     "CapiError",
     "CfIgnore",

@@ -9,8 +9,10 @@ import stat
 import struct
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
+from capi_packages.bits.pool_blob import PoolBlobWriter
 from capi_packages.bits.zip_safety import ArchiveLimits
 
 MiB = 1 << 20
@@ -66,6 +68,18 @@ def central_offset(path: Path) -> int:
     return path.read_bytes().rfind(b"PK\x01\x02")
 
 
+def central_record(path: Path, name: str) -> int:
+    """Offset of the central directory record of `name`."""
+    data = path.read_bytes()
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = struct.unpack_from("<H", data, at + 28)[0]
+        if data[at + 46 : at + 46 + name_len] == name.encode():
+            return at
+        at = data.find(b"PK\x01\x02", at + 46)
+    raise KeyError(name)
+
+
 def unzip_test(path: Path) -> None:
     if shutil.which("unzip") is None:
         return
@@ -85,3 +99,17 @@ class Pool:
 
 def mode_of(info: zipfile.ZipInfo) -> int:
     return (info.external_attr >> 16) & 0o777
+
+
+def framed(content: bytes, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A pool blob as the scan writes it: the compressed content behind its checked header."""
+    if method == zipfile.ZIP_DEFLATED:
+        deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        compressed = deflater.compress(content) + deflater.flush()
+    else:
+        compressed = content
+    buf = io.BytesIO()
+    writer = PoolBlobWriter(buf)
+    writer.write(compressed)
+    writer.finish(method, zlib.crc32(content), len(content))
+    return buf.getvalue()

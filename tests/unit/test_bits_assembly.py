@@ -9,18 +9,17 @@ import stat
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
-from capi_packages.bits.assembly import (
-    CachedResource,
-    PackageChecksums,
-    build_package_zip,
-    parse_resources,
-)
-from capi_packages.bits.fingerprints import pool_candidates
-from capi_packages.bits.zip_safety import ScannedEntry, data_offset, scan_archive
+from capi_packages.bits.assembly import PackageChecksums, build_package_zip
+from capi_packages.bits.pool_blob import PoolBlobHeader, read_header
+from capi_packages.bits.pool_rules import PoolBounds, pool_candidates
+from capi_packages.bits.resources import CachedResource, parse_resources
+from capi_packages.bits.zip_format import data_offset
+from capi_packages.bits.zip_safety import ScannedEntry, scan_archive
 from capi_packages.errors import (
     AppBitsUploadInvalid,
     AppPackageInvalid,
@@ -70,36 +69,59 @@ def test_pool_candidates_rules() -> None:
         entry("dup", 50, sha1="a" * 40),
         entry("dup", 50, sha1="b" * 40),
     ]
-    names = [e.name for e in pool_candidates(entries, 10, 100)]
+    names = [e.name for e in pool_candidates(entries, PoolBounds(10, 100))]
     # "same-content" repeats the sha1 of "min"; both "dup" entries are ambiguous by name.
     assert names == ["min", "max", "exact", "x700", "setuid"]
 
 
 def test_pool_candidates_dedupes_by_sha1() -> None:
     same = "c" * 40
-    picked = pool_candidates([entry("a", 50, sha1=same), entry("b", 50, sha1=same)], 0, 100)
+    picked = pool_candidates([entry("a", 50, sha1=same), entry("b", 50, sha1=same)], PoolBounds(0, 100))
     assert [e.name for e in picked] == ["a"]
 
 
-def test_scan_spools_the_content_of_the_entries_the_spool_asks_for(tmp_path: Path) -> None:
-    content = os.urandom(3 * MiB + 17)
+def test_scan_fingerprints_only_what_it_is_asked_to_and_says_where_each_entrys_data_lies(tmp_path: Path) -> None:
+    content = os.urandom(3 * MiB + 17) + b"z" * MiB
 
     def build(zf: zipfile.ZipFile) -> None:
         add_file(zf, "dir/blob", content)
-        add_file(zf, "small", b"tiny")
+        add_file(zf, "small", b"tiny", method=zipfile.ZIP_STORED)
         add_link(zf, "link", "dir/blob")
 
     path = make_zip(tmp_path / "x.zip", build)
-    asked: list[tuple[str, int, int]] = []
+    asked: list[tuple[int, int]] = []
 
-    def spool(name: str, size: int, mode: int) -> io.BufferedWriter | None:
-        asked.append((name, size, mode))
-        return open(tmp_path / "spooled", "wb") if name == "dir/blob" else None
+    def fingerprint(size: int, mode: int) -> bool:
+        asked.append((size, mode))
+        return size > 100
 
-    entries = scan_archive(path, LIMITS, spool)
-    assert asked == [("dir/blob", len(content), 0o644), ("small", 4, 0o644)]  # never links
-    assert (tmp_path / "spooled").read_bytes() == content
-    assert entries[0].sha1 == sha1_of(content)
+    entries = scan_archive(path, LIMITS, fingerprint)
+    assert asked == [(len(content), 0o644), (4, 0o644)]  # never for links
+    # Only the chosen entry is fingerprinted: nothing else needs a sha1.
+    assert [e.sha1 for e in entries] == [sha1_of(content), None, None]
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
+        for entry, info in zip(entries, zf.infolist(), strict=True):
+            assert (entry.method, entry.crc, entry.compressed_size) == (
+                info.compress_type,
+                info.CRC,
+                info.compress_size,
+            )
+            assert entry.data_offset == data_offset(f, info)
+    blob = entries[0]
+    with open(path, "rb") as f:
+        f.seek(blob.data_offset)
+        assert zlib.decompress(f.read(blob.compressed_size), -zlib.MAX_WBITS) == content
+
+
+def test_a_pool_blob_without_a_header_is_plain_content_and_a_damaged_header_is_refused() -> None:
+    plain = io.BytesIO(b"just the content of a file")
+    assert read_header(plain) is None
+    assert plain.tell() == 0
+    framed = bytearray(PoolBlobHeader(8, 1, 2, 3, 4).pack())
+    assert read_header(io.BytesIO(bytes(framed))) == PoolBlobHeader(8, 1, 2, 3, 4)
+    framed[12] ^= 1
+    with pytest.raises(ValueError, match="corrupted pool blob header"):
+        read_header(io.BytesIO(bytes(framed)))
 
 
 # --- resources -------------------------------------------------------------------------------
@@ -310,7 +332,7 @@ def test_checksum_mismatch_collects_bad_sha1s_and_removes_output(tmp_path: Path)
     out = tmp_path / "out.zip"
     with pytest.raises(ResourceChecksumMismatch) as caught:
         build_package_zip(None, [], cached, pool, out, 1 << 20)
-    assert caught.value.mismatched == [bad]  # type: ignore[attr-defined]
+    assert caught.value.mismatched == [bad]
     assert str(caught.value) == (
         "One or more cached resources did not match the given checksum. "
         "They have been deleted; please retry package upload."
@@ -348,7 +370,7 @@ def test_nothing_to_package_is_invalid(tmp_path: Path) -> None:
 
 def test_bits_package_imports_no_web_or_db_framework() -> None:
     code = (
-        "import sys, capi_packages.bits.assembly, capi_packages.bits.fingerprints;"
+        "import sys, capi_packages.bits.assembly, capi_packages.bits.pool_rules;"
         "assert not {'fastapi', 'sqlalchemy'} & set(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from capi_packages.bits import entry_data
 from capi_packages.bits.assembly import (
     build_package_zip,
 )
-from capi_packages.bits.zip_safety import ArchiveLimits, ScannedEntry, scan_archive
+from capi_packages.bits.zip_safety import ArchiveLimits, scan_archive
 from capi_packages.errors import (
     AppBitsUploadInvalid,
     AppPackageInvalid,
@@ -28,16 +29,16 @@ from tests.unit.bits_support import (
     add_file,
     add_link,
     central_offset,
+    central_record,
     make_zip,
     patch,
-    sha1_of,
     unzip_test,
 )
 
 # --- scan: happy paths -----------------------------------------------------------------------
 
 
-def test_scan_reports_real_sizes_modes_sha1_and_links(tmp_path: Path) -> None:
+def test_scan_reports_real_sizes_modes_and_links(tmp_path: Path) -> None:
     path = make_zip(
         tmp_path / "a.zip",
         lambda zf: (
@@ -54,12 +55,20 @@ def test_scan_reports_real_sizes_modes_sha1_and_links(tmp_path: Path) -> None:
     assert [e.name for e in entries] == ["app/", "app/run.sh", "app/data.txt", "app/big.bin", "app/current", "dangling"]
     assert by_name["app/"].is_dir and not by_name["app/"].is_symlink
     assert by_name["app/run.sh"].mode == 0o755
-    assert by_name["app/data.txt"] == ScannedEntry(
-        "app/data.txt", False, False, 0o600, 5000, sha1_of(b"x" * 5000), None
+    # Nothing asked for fingerprints, so no entry has one.
+    data = by_name["app/data.txt"]
+    assert (data.name, data.is_dir, data.is_symlink, data.mode, data.size, data.sha1) == (
+        "app/data.txt",
+        False,
+        False,
+        0o600,
+        5000,
+        None,
     )
+    assert (data.method, data.compressed_size, data.crc) == (zipfile.ZIP_STORED, 5000, zlib.crc32(b"x" * 5000))
     assert by_name["app/big.bin"].size == 70000
     link = by_name["app/current"]
-    assert link.is_symlink and link.link_target == "data.txt" and link.sha1 == sha1_of(b"data.txt")
+    assert link.is_symlink and link.link_target == "data.txt" and link.sha1 is None
     assert by_name["dangling"].is_symlink
 
 
@@ -232,8 +241,8 @@ def test_symlink_escaping_through_another_symlink(tmp_path: Path) -> None:
     assert_invalid(path, text=("The app upload is invalid: Symlink 'escape' points outside the package: 'sub/up/..'."))
 
 
-def test_symlink_placed_inside_a_linked_directory(tmp_path: Path) -> None:
-    # `here` is the root, so `here/l -> ..` is created at the root and points above it.
+def test_an_entry_placed_inside_a_symlink_is_refused(tmp_path: Path) -> None:
+    # Extracting `here/l` would write through the link `here` (here: to the root, one level too high).
     path = make_zip(
         tmp_path / "s.zip",
         lambda zf: (
@@ -241,8 +250,10 @@ def test_symlink_placed_inside_a_linked_directory(tmp_path: Path) -> None:
             add_link(zf, "here/l", ".."),
         ),
     )
-    with pytest.raises(AppBitsUploadInvalid, match="Symlink 'here/l' points outside"):
-        scan_archive(path, LIMITS)
+    assert_invalid(
+        path,
+        text="The app upload is invalid: Entry 'here/l' needs 'here' to be a directory, but entry 'here' is a symlink.",
+    )
 
 
 @pytest.mark.parametrize("target", ["", "a" * 5000, "x\0y"])
@@ -298,15 +309,31 @@ def test_bomb_with_lying_header(tmp_path: Path, limit: int) -> None:
 
 
 def test_bomb_by_overlapping_entries(tmp_path: Path) -> None:
+    # Entry `b` (a whole local entry) hides inside the stored data of `a`; both are listed.
+    inner = make_zip(tmp_path / "b.zip", lambda zf: add_file(zf, "b", bytes(100000)))
+    inner_data = inner.read_bytes()
+    inner_cd = central_offset(inner)
+    b_record = bytearray(inner_data[inner_cd : inner_data.rfind(b"PK\x05\x06")])
+    path = make_zip(tmp_path / "o.zip", lambda zf: add_file(zf, "a", inner_data[:inner_cd], method=zipfile.ZIP_STORED))
+    data = path.read_bytes()
+    cd = central_offset(path)
+    a_record = data[cd : data.rfind(b"PK\x05\x06")]
+    struct.pack_into("<I", b_record, 42, 30 + len("a"))  # b's local header: the start of a's data
+    records = a_record + bytes(b_record)
+    forged = data[:cd] + records + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 2, 2, len(records), cd, 0)
+    path.write_bytes(forged)
+    assert_invalid(path)
+
+
+def test_two_directory_records_for_one_entry_are_a_duplicate_name(tmp_path: Path) -> None:
     path = make_zip(tmp_path / "o.zip", lambda zf: add_file(zf, "a", bytes(100000)))
     data = path.read_bytes()
     cd = central_offset(path)
     eocd = data.rfind(b"PK\x05\x06")
     record = data[cd:eocd]
-    # Two directory records that share one local entry and its data.
     forged = data[:cd] + record + record + struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 2, 2, 2 * len(record), cd, 0)
     path.write_bytes(forged)
-    assert_invalid(path)
+    assert_invalid(path, text="The app upload is invalid: Entry 'a' occurs more than once.")
 
 
 def test_too_many_entries(tmp_path: Path) -> None:
@@ -327,3 +354,43 @@ def test_header_declared_total_checked_first(tmp_path: Path) -> None:
     with pytest.raises(AppPackageInvalid, match="larger than 10000 bytes"):
         scan_archive(path, ArchiveLimits(10000, 10))
     assert len(scan_archive(path, ArchiveLimits(12000, 10))) == 2
+
+
+# --- several threads -------------------------------------------------------------------------
+
+
+def many_files(zf: zipfile.ZipFile) -> None:
+    for i in range(40):
+        add_file(zf, f"f{i:02}.bin", os.urandom(20_000) + bytes(30_000), method=zipfile.ZIP_DEFLATED)
+
+
+def test_scanning_in_threads_gives_what_one_thread_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(entry_data, "PARALLEL_FROM", 0)
+    path = make_zip(tmp_path / "m.zip", many_files)
+    assert scan_archive(path, LIMITS, lambda size, mode: True, threads=3) == scan_archive(
+        path, LIMITS, lambda size, mode: True
+    )
+
+
+def test_scanning_in_threads_reports_the_first_failure_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entry_data, "PARALLEL_FROM", 0)
+
+    def build(zf: zipfile.ZipFile) -> None:
+        many_files(zf)
+        add_link(zf, "late-link", "x" * 5000)  # fails in the last thread's run
+
+    path = make_zip(tmp_path / "m.zip", build)
+    bad_link = "The app upload is invalid: Symlink 'late-link' has an invalid target."
+    assert_invalid(path, text=bad_link)
+    with pytest.raises(AppBitsUploadInvalid, match="invalid target"):
+        scan_archive(path, LIMITS, threads=3)
+    with zipfile.ZipFile(path) as zf:
+        first = zf.getinfo("f01.bin")
+    patch(path, first.header_offset + 14, "<I", first.CRC ^ 1)  # local CRC (unchecked)
+    patch(path, central_record(path, "f01.bin") + 16, "<I", first.CRC ^ 1)  # the CRC the scan checks
+    for threads in (1, 3):
+        with pytest.raises(AppBitsUploadInvalid) as caught:
+            scan_archive(path, LIMITS, threads=threads)
+        assert str(caught.value) == INVALID_ZIP

@@ -486,3 +486,49 @@ def test_link_values_are_cgi_escaped():
     assert pagination_block(BASE, query, 0)["first"]["href"] == (
         f"{BASE}?guids=a+b%2Cc%3Dd%2Be%3Af%5Bg%5D%21%28h%29%2F~&page=1&per_page=50"
     )
+
+
+# --- exclusion filters (`name[not]=`, audit events' target_guids) ---------------------------------
+EXCLUDING = ListSpec(
+    allowed=["page", "per_page", "order_by", "created_ats", "updated_ats", "guids", "types", "target_guids"],
+    array_filters={"guids", "types", "target_guids"},
+    label_selector=False,
+    exclusion_filters=frozenset({"target_guids"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("query_string", "exclusions", "filters"),
+    [
+        ("target_guids[not]=a,b", {"target_guids": ["a", "b"]}, {}),
+        ("target_guids[not]=", {"target_guids": [""]}, {}),
+        ("target_guids[not][]=a&target_guids[not][]=b%2Cc", {"target_guids": ["a", "b,c"]}, {}),
+        ("target_guids=a,b", {}, {"target_guids": ["a", "b"]}),
+    ],
+)
+def test_an_exclusion_filter_takes_not_or_a_plain_list(query_string, exclusions, filters):
+    query = parse_list_query(query_string, EXCLUDING)
+    assert (query.exclusions, query.filters) == (exclusions, filters)
+
+
+def test_an_exclusion_is_linked_once_per_value_in_the_given_order():
+    query = parse_list_query("target_guids[not]=z,a&per_page=2", EXCLUDING)
+    assert pagination_block(BASE, query, 5)["next"] == {
+        "href": f"{BASE}?page=2&per_page=2&target_guids%5Bnot%5D%5B%5D=z&target_guids%5Bnot%5D%5B%5D=a"
+    }
+
+
+@pytest.mark.parametrize(
+    ("query_string", "message"),
+    [
+        ("target_guids[in]=a", "Target guids target_guids has an invalid operator"),
+        ("target_guids[not][x]=a", "Target guids target_guids must be an array"),
+        ("types[not]=a", "Types must be an array"),
+    ],
+)
+def test_a_bad_exclusion_is_worded_as_cc_words_it(query_string, message):
+    assert messages_for(query_string, EXCLUDING) == message
+
+
+def test_a_filter_without_exclusions_still_refuses_not():
+    assert messages_for("types[not]=bits") == "Types must be an array"

@@ -15,7 +15,7 @@ from capi_packages.apps.schemas import (
     env_resource,
 )
 from capi_packages.errors import UnprocessableEntity
-from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls
+from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Urls, writes_on_get
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.listing import Page
 from capi_packages.orgs.schemas import app_resource
@@ -34,15 +34,17 @@ def update_app(guid: str, perms: Perms, body: JsonBody, session: DbSession, sett
 
 
 @router.get("/v3/apps/{guid}/env")
+@writes_on_get
 def app_env(guid: str, perms: Perms, session: DbSession, settings: AppSettings) -> Any:
-    app = service.readable_env_app(session, perms, guid)
+    app = service.show_env(session, perms, guid)
     vcap = service.vcap_application(session, app, f"{settings.base_url}")
     return env_resource(app, vcap, show_system=perms.can_read_secrets_in_space(app.space))
 
 
 @router.get("/v3/apps/{guid}/environment_variables")
+@writes_on_get
 def app_environment_variables(guid: str, perms: Perms, session: DbSession, urls: Urls) -> Any:
-    app = service.readable_env_app(session, perms, guid)
+    app = service.show_environment_variables(session, perms, guid)
     return _env_vars_body(app, urls)
 
 

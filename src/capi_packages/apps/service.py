@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.db.base import utcnow
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
@@ -76,6 +77,7 @@ def update_app(session: Session, perms: Permissions, settings: Settings, guid: s
         rename_app(session, app, name)
     orgs.apply_body_metadata(app, body, (AppLabel, AppAnnotation), settings)
     app.updated_at = utcnow()
+    recorder.record_app_update(session, perms.claims, app, body)
     return app
 
 
@@ -93,6 +95,19 @@ def readable_env_app(session: Session, perms: Permissions, guid: str) -> App:
     return app
 
 
+def show_env(session: Session, perms: Permissions, guid: str) -> App:
+    """The app whose environment is about to be shown; CC records every look at it."""
+    app = readable_env_app(session, perms, guid)
+    recorder.record_app_show_env(session, perms.claims, app)
+    return app
+
+
+def show_environment_variables(session: Session, perms: Permissions, guid: str) -> App:
+    app = readable_env_app(session, perms, guid)
+    recorder.record_app_show_environment_variables(session, perms.claims, app)
+    return app
+
+
 def update_environment_variables(session: Session, perms: Permissions, guid: str, raw: Any) -> App:
     app = get_app(session, perms, guid)
     perms.require_write(app.space)
@@ -102,6 +117,7 @@ def update_environment_variables(session: Session, perms: Permissions, guid: str
         msgs += env_var_messages(body["var"], "Var", string_values=True)
     raise_if(msgs)
     merge_environment(app, body.get("var") or {})
+    recorder.record_app_environment_variables_update(session, perms.claims, app)
     return app
 
 

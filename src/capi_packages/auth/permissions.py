@@ -22,6 +22,8 @@ SPACE_READ_ROLES = {
     RoleType.SPACE_AUDITOR,
     RoleType.SPACE_SUPPORTER,
 }
+# Space managers and org managers see no audit events; org auditors see all of their org's.
+SPACE_EVENT_ROLES = {RoleType.SPACE_AUDITOR, RoleType.SPACE_DEVELOPER, RoleType.SPACE_SUPPORTER}
 
 
 class Permissions:
@@ -100,6 +102,21 @@ class Permissions:
         if not self.can_write_space(space):
             raise NotAuthorized()
         self.require_writable_space(space)
+
+    # --- audit events ---------------------------------------------------------------------
+    def readable_event_scope(self) -> tuple[set[str], set[str]] | None:
+        """(space guids, organization guids) whose events the caller may read; None means all."""
+        if self.claims.can_read_globally:
+            return None
+        space_ids = self._space_ids(SPACE_EVENT_ROLES)
+        org_ids = self._org_ids({RoleType.ORGANIZATION_AUDITOR})
+        spaces = set(self.session.scalars(select(Space.guid).where(Space.id.in_(space_ids)))) if space_ids else set()
+        orgs = (
+            set(self.session.scalars(select(Organization.guid).where(Organization.id.in_(org_ids))))
+            if org_ids
+            else set()
+        )
+        return spaces, orgs
 
     # --- organizations --------------------------------------------------------------------
     def readable_org_ids(self) -> set[int] | None:

@@ -4,59 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import struct
 import time
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from capi_packages.bits.zip_safety import (
-    CHUNK,
-    DEFLATED,
-    LOCAL_HEADER,
-    LOCAL_SIG,
-    UTF8_FLAG,
-    ScannedEntry,
-    data_offset,
-    encoded_name,
-    invalid_zip,
-    member_parts,
-    too_large,
+from capi_packages.bits.names import PackagePath, check_conflicts, member_parts
+from capi_packages.bits.pool_blob import PoolBlobHeader, read_header
+from capi_packages.bits.resources import CachedResource
+from capi_packages.bits.zip_format import CHUNK, DEFLATED, UTF8_FLAG, data_offset, encoded_name, invalid_zip, too_large
+from capi_packages.bits.zip_safety import ScannedEntry
+from capi_packages.bits.zip_writer import (
+    DATA_DESCRIPTOR_FLAG,
+    METHOD_VERSION,
+    NEEDS_ZIP64,
+    UNIX,
+    ZIP64_VERSION,
+    CentralRecord,
+    HashingWriter,
+    RunningCrc,
+    data_descriptor,
+    dos_stamp,
+    strip_zip64,
+    write_central_directory,
+    write_local_header,
 )
-from capi_packages.errors import (
-    AppBitsUploadInvalid,
-    AppPackageInvalid,
-    FileModeInvalid,
-    FilePathInvalid,
-    ResourceChecksumMismatch,
-)
+from capi_packages.errors import AppPackageInvalid, ResourceChecksumMismatch
 
-DEFAULT_MODE = 0o744
-DATA_DESCRIPTOR_FLAG = 0x0008
-UNIX = 3
-ZIP64_VERSION = 45
-DEFLATE_VERSION = 20
-NEEDS_ZIP64 = 0xFFFFFFFF  # a 4-byte field holding this or more must move to the zip64 extra
-# Deflate can grow incompressible data slightly, so switch cached files to zip64 well before 4 GiB.
-CACHED_ZIP64_FROM = 0xF0000000
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_EOCD = struct.Struct("<4sHHHHIIH")
-_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
-_EOCD64_LOCATOR = struct.Struct("<4sIQI")
-_SHA1 = re.compile(r"[0-9a-fA-F]{40}")
-_OCTAL = re.compile(r"(?:0[oO])?[0-7]+")
-
-
-@dataclass(frozen=True)
-class CachedResource:
-    path: str
-    sha1: str
-    size: int
-    mode: int
+# Deflate can grow incompressible data slightly, so switch deflated files to zip64 well before 4 GiB.
+DEFLATED_ZIP64_FROM = 0xF0000000
 
 
 @dataclass(frozen=True)
@@ -66,82 +45,17 @@ class PackageChecksums:
     size: int
 
 
-def parse_resources(raw: list[dict[str, Any]]) -> list[CachedResource]:
-    """Translate v2/v3 resource dicts into CachedResource, applying CC's path and mode rules."""
-    if not isinstance(raw, list):
-        raise AppBitsUploadInvalid("Resources must be a list of objects.")
-    return [_parse_resource(index, item) for index, item in enumerate(raw)]
+class _Budget:
+    """The uncompressed bytes the package may still take."""
 
+    def __init__(self, max_total_bytes: int, used: int) -> None:
+        self.max_total_bytes = max_total_bytes
+        self.used = used
 
-def _parse_resource(index: int, item: Any) -> CachedResource:
-    if not isinstance(item, dict):
-        raise AppBitsUploadInvalid(f"Resource {index} must be an object.")
-    if "checksum" in item and "size_in_bytes" in item:
-        checksum = item["checksum"]
-        sha1 = checksum.get("value") if isinstance(checksum, dict) else None
-        size, fn, raw_mode = item["size_in_bytes"], item.get("path"), item.get("mode")
-    else:
-        sha1, size, fn = item.get("sha1"), item.get("size"), item.get("fn")
-        raw_mode = item.get("mode")
-    if not isinstance(fn, str) or not fn:
-        raise AppBitsUploadInvalid(f"Resource {index} has no path.")
-    parts = member_parts(fn, resolve_dotdot=True)
-    if not parts:
-        raise FilePathInvalid(f"File path '{fn}' is not safe.")
-    mode = _parse_mode(raw_mode)
-    if mode is None or mode & 0o600 != 0o600:
-        raise FileModeInvalid(f"File mode '{raw_mode}' with path '{fn}' is invalid. Minimum file mode is '0600'")
-    # The sha1 becomes a pool key, so anything but 40 hex digits is refused.
-    if not isinstance(sha1, str) or not _SHA1.fullmatch(sha1):
-        raise AppBitsUploadInvalid(f"Resource '{fn}' has an invalid sha1.")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise AppBitsUploadInvalid(f"Resource '{fn}' has an invalid size.")
-    return CachedResource(path="/".join(parts), sha1=sha1.lower(), size=size, mode=mode & 0o7777)
-
-
-def _parse_mode(raw_mode: Any) -> int | None:
-    if raw_mode is None:
-        return DEFAULT_MODE
-    if isinstance(raw_mode, int) and not isinstance(raw_mode, bool):
-        raw_mode = str(raw_mode)  # a JSON number like 644 can only mean the octal digits
-    if not isinstance(raw_mode, str) or not _OCTAL.fullmatch(raw_mode.strip()):
-        return None
-    return int(raw_mode.strip().lower().removeprefix("0o"), 8)
-
-
-class _HashingWriter:
-    """Append-only writer that hashes and counts every byte it passes to the file."""
-
-    def __init__(self, f: BinaryIO) -> None:
-        self._f = f
-        self.sha1 = hashlib.sha1(usedforsecurity=False)
-        self.sha256 = hashlib.sha256()
-        self.offset = 0
-
-    def write(self, data: bytes) -> None:
-        self._f.write(data)
-        self.sha1.update(data)
-        self.sha256.update(data)
-        self.offset += len(data)
-
-
-@dataclass
-class _Central:
-    name: bytes
-    made_by: int
-    needed: int
-    flags: int
-    method: int
-    dos_time: int
-    dos_date: int
-    crc: int
-    csize: int
-    usize: int
-    extra: bytes
-    comment: bytes
-    internal_attr: int
-    external_attr: int
-    offset: int
+    def take(self, size: int) -> None:
+        self.used += size
+        if self.used > self.max_total_bytes:
+            raise too_large(self.max_total_bytes)
 
 
 def build_package_zip(
@@ -151,56 +65,79 @@ def build_package_zip(
     open_cached: Callable[[str], BinaryIO],
     out_path: str | os.PathLike[str],
     max_total_bytes: int,
+    *,
+    fold_case: bool = False,
 ) -> PackageChecksums:
     """Write the package zip to `out_path` and return its checksums and size.
 
-    `entries` must be scan_archive's result for `uploaded`. Raises ResourceChecksumMismatch
-    (with `.mismatched`, the bad sha1s) when pool content does not hash to its key.
+    `entries` must be scan_archive's result for `uploaded`. An uploaded file wins over a cached
+    resource at its path; of resources sharing a path the last wins, as when CC writes each into
+    one directory in turn. Raises ResourceChecksumMismatch (its `mismatched` are the bad sha1s)
+    when pooled content is not what its key promises.
     """
     if uploaded is None and entries:
         raise ValueError("entries given without an uploaded archive")
     files = [entry for entry in entries if not entry.is_dir]
-    taken = {"/".join(member_parts(entry.name) or []) for entry in files}
-    # Later duplicates win, as when CC writes each resource into one directory in turn.
-    by_path: dict[str, CachedResource] = {}
-    for resource in cached:
-        if resource.path not in taken:
-            by_path[resource.path] = resource
-    if not files and not by_path:
+    resources = _resources_to_add(files, cached, fold_case)
+    if not files and not resources:
         raise invalid_zip()
-    total = sum(entry.size for entry in files)
-    if total > max_total_bytes:
-        raise too_large(max_total_bytes)
+    budget = _Budget(max_total_bytes, 0)
+    budget.take(sum(entry.size for entry in files))
 
     out = Path(out_path)
     try:
         with open(out, "wb") as raw_out:
-            writer = _HashingWriter(raw_out)
-            records: list[_Central] = []
-            if uploaded is not None and files:
-                _copy_uploaded(uploaded, entries, writer, records)
-            mismatched: list[str] = []
-            stamp = _dos_stamp(time.localtime())
-            for resource in by_path.values():
-                total = _append_cached(
-                    resource, open_cached, writer, records, stamp, total, max_total_bytes, mismatched
-                )
-            if mismatched:
-                error = ResourceChecksumMismatch()
-                error.mismatched = list(dict.fromkeys(mismatched))  # type: ignore[attr-defined]
-                raise error
-            _write_central_directory(writer, records)
-        return PackageChecksums(writer.sha1.hexdigest(), writer.sha256.hexdigest(), writer.offset)
+            writer = HashingWriter(raw_out)
+            try:
+                records: list[CentralRecord] = []
+                if uploaded is not None and files:
+                    _copy_uploaded(uploaded, entries, writer, records)
+                stamp = dos_stamp(time.localtime())
+                checks = [_append_cached(r, open_cached, writer, records, stamp, budget) for r in resources]
+                write_central_directory(writer, records)
+                sha1, sha256 = writer.hexdigests()
+            finally:
+                writer.close()
+        # Only now, with every byte hashed, are the framed blobs' CRCs final.
+        mismatched = [r.sha1 for r, check in zip(resources, checks, strict=True) if not check.passed()]
+        if mismatched:
+            raise ResourceChecksumMismatch(list(dict.fromkeys(mismatched)))
+        return PackageChecksums(sha1, sha256, writer.offset)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
 
 
+def _resources_to_add(files: list[ScannedEntry], cached: list[CachedResource], fold_case: bool) -> list[CachedResource]:
+    def key(parts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(p.casefold() for p in parts) if fold_case else tuple(parts)
+
+    uploaded = {key(member_parts(entry.name) or []): entry for entry in files}
+    by_path: dict[tuple[str, ...], CachedResource] = {}
+    for resource in cached:
+        path_key = key(resource.path.split("/"))
+        if path_key not in uploaded:
+            by_path.pop(path_key, None)  # the last one wins, in the last one's place
+            by_path[path_key] = resource
+    # The upload's own names were checked by the scan; this finds what the resources add.
+    check_conflicts(
+        [
+            *(
+                PackagePath(e.name, tuple(member_parts(e.name) or ()), is_symlink=e.is_symlink)
+                for e in uploaded.values()
+            ),
+            *(PackagePath(r.path, tuple(r.path.split("/")), is_resource=True) for r in by_path.values()),
+        ],
+        fold_case=fold_case,
+    )
+    return list(by_path.values())
+
+
 def _copy_uploaded(
     uploaded: str | os.PathLike[str],
     entries: list[ScannedEntry],
-    writer: _HashingWriter,
-    records: list[_Central],
+    writer: HashingWriter,
+    records: list[CentralRecord],
 ) -> None:
     with open(uploaded, "rb") as src, zipfile.ZipFile(src) as zf:
         infos = zf.infolist()
@@ -214,8 +151,8 @@ def _copy_uploaded(
             start = data_offset(src, info)
             # Sizes and CRC are known, so the copy needs no data descriptor.
             flags = info.flag_bits & ~DATA_DESCRIPTOR_FLAG
-            dos_time, dos_date = _dos_stamp(info.date_time)
-            record = _Central(
+            dos_time, dos_date = dos_stamp(info.date_time)
+            record = CentralRecord(
                 name=encoded_name(info),
                 made_by=(info.create_system << 8) | info.create_version,
                 needed=info.extract_version,
@@ -226,46 +163,54 @@ def _copy_uploaded(
                 crc=info.CRC,
                 csize=info.compress_size,
                 usize=info.file_size,
-                extra=_strip_zip64(info.extra),
+                extra=strip_zip64(info.extra),
                 comment=info.comment,
                 internal_attr=info.internal_attr,
                 external_attr=info.external_attr,
                 offset=writer.offset,
             )
             zip64 = record.usize >= NEEDS_ZIP64 or record.csize >= NEEDS_ZIP64
-            _write_local(writer, record, zip64, record.csize, record.usize, record.crc)
+            write_local_header(writer, record, zip64, record.csize, record.usize, record.crc)
             src.seek(start)
-            left = info.compress_size
-            while left > 0:
-                chunk = src.read(min(CHUNK, left))
-                if not chunk:
-                    raise invalid_zip()
-                writer.write(chunk)
-                left -= len(chunk)
+            if not _copy_exactly(src, writer, info.compress_size):
+                raise invalid_zip()
             records.append(record)
 
 
-def _append_cached(
-    resource: CachedResource,
-    open_cached: Callable[[str], BinaryIO],
-    writer: _HashingWriter,
-    records: list[_Central],
-    stamp: tuple[int, int],
-    total: int,
-    max_total_bytes: int,
-    mismatched: list[str],
-) -> int:
-    """Deflate one pool blob into the zip (data descriptor after it); return the new total."""
-    name = resource.path.encode("utf-8")
-    flags = DATA_DESCRIPTOR_FLAG | (0 if resource.path.isascii() else UTF8_FLAG)
-    zip64 = resource.size >= CACHED_ZIP64_FROM
-    version = ZIP64_VERSION if zip64 else DEFLATE_VERSION
-    record = _Central(
-        name=name,
-        made_by=(UNIX << 8) | version,
+def _copy_exactly(src: BinaryIO, writer: HashingWriter, length: int, crc: RunningCrc | None = None) -> bool:
+    """Copy `length` bytes (folding them into `crc`); False when the source ends early."""
+    left = length
+    while left > 0:
+        chunk = src.read(min(CHUNK, left))
+        if not chunk:
+            return False
+        writer.write(chunk, crc)
+        left -= len(chunk)
+    return True
+
+
+@dataclass(frozen=True)
+class _Check:
+    """Whether a pooled file was what its key promises; a framed blob's CRC is known at the end."""
+
+    intact: bool
+    crc: RunningCrc | None = None
+    expected_crc: int = 0
+
+    def passed(self) -> bool:
+        return self.intact and (self.crc is None or self.crc.value == self.expected_crc)
+
+
+def _cached_record(
+    resource: CachedResource, method: int, zip64: bool, stamp: tuple[int, int], offset: int
+) -> CentralRecord:
+    version = ZIP64_VERSION if zip64 else METHOD_VERSION.get(method, 10)
+    return CentralRecord(
+        name=resource.path.encode("utf-8"),
+        made_by=(UNIX << 8) | max(version, 20),
         needed=version,
-        flags=flags,
-        method=DEFLATED,
+        flags=0 if resource.path.isascii() else UTF8_FLAG,
+        method=method,
         dos_time=stamp[0],
         dos_date=stamp[1],
         crc=0,
@@ -275,141 +220,84 @@ def _append_cached(
         comment=b"",
         internal_attr=0,
         external_attr=(0o100000 | resource.mode) << 16,
-        offset=writer.offset,
+        offset=offset,
     )
-    _write_local(writer, record, zip64, 0, 0, 0)
+
+
+def _append_cached(
+    resource: CachedResource,
+    open_cached: Callable[[str], BinaryIO],
+    writer: HashingWriter,
+    records: list[CentralRecord],
+    stamp: tuple[int, int],
+    budget: _Budget,
+) -> _Check:
+    """Add one pooled file to the zip, and say how to tell whether its blob was sound."""
+    src = open_cached(resource.sha1)
+    try:
+        try:
+            header = read_header(src)
+        except ValueError:
+            return _Check(intact=False)
+        if header is None:
+            return _deflate_plain(resource, src, writer, records, stamp, budget)
+        return _copy_framed(resource, header, src, writer, records, stamp, budget)
+    finally:
+        src.close()
+
+
+def _copy_framed(
+    resource: CachedResource,
+    header: PoolBlobHeader,
+    src: BinaryIO,
+    writer: HashingWriter,
+    records: list[CentralRecord],
+    stamp: tuple[int, int],
+    budget: _Budget,
+) -> _Check:
+    """Copy the pooled compressed bytes as they are: no inflating, no deflating, no hashing of the
+    content. The frame's CRC-32s vouch that the blob is what the upload's scan verified."""
+    budget.take(header.size)
+    zip64 = header.size >= NEEDS_ZIP64 or header.compressed_size >= NEEDS_ZIP64
+    record = _cached_record(resource, header.method, zip64, stamp, writer.offset)
+    record.crc, record.csize, record.usize = header.crc, header.compressed_size, header.size
+    write_local_header(writer, record, zip64, record.csize, record.usize, record.crc)
+    crc = RunningCrc()
+    complete = _copy_exactly(src, writer, header.compressed_size, crc)
+    records.append(record)
+    return _Check(complete and not src.read(1), crc, header.data_crc)
+
+
+def _deflate_plain(
+    resource: CachedResource,
+    src: BinaryIO,
+    writer: HashingWriter,
+    records: list[CentralRecord],
+    stamp: tuple[int, int],
+    budget: _Budget,
+) -> _Check:
+    """A blob holding the plain content: deflate it, checking its sha1 as CC's packer does."""
+    zip64 = resource.size >= DEFLATED_ZIP64_FROM
+    record = _cached_record(resource, DEFLATED, zip64, stamp, writer.offset)
+    record.flags |= DATA_DESCRIPTOR_FLAG
+    write_local_header(writer, record, zip64, 0, 0, 0)
     digest = hashlib.sha1(usedforsecurity=False)
     crc = csize = usize = 0
     deflater = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
-    src = open_cached(resource.sha1)
-    try:
-        while chunk := src.read(CHUNK):
-            usize += len(chunk)
-            total += len(chunk)
-            if total > max_total_bytes:
-                raise too_large(max_total_bytes)
-            digest.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-            out = deflater.compress(chunk)
-            csize += len(out)
-            writer.write(out)
-    finally:
-        src.close()
+    while chunk := src.read(CHUNK):
+        usize += len(chunk)
+        budget.take(len(chunk))
+        digest.update(chunk)
+        crc = zlib.crc32(chunk, crc)
+        out = deflater.compress(chunk)
+        csize += len(out)
+        writer.write(out)
     out = deflater.flush()
     csize += len(out)
     writer.write(out)
-    if zip64:
-        writer.write(struct.pack("<4sIQQ", b"PK\x07\x08", crc, csize, usize))
-    elif csize >= NEEDS_ZIP64 or usize >= NEEDS_ZIP64:
+    if not zip64 and (csize >= NEEDS_ZIP64 or usize >= NEEDS_ZIP64):
         raise AppPackageInvalid("Error appending additional resources to package")
-    else:
-        writer.write(struct.pack("<4sIII", b"PK\x07\x08", crc, csize, usize))
-    if digest.hexdigest() != resource.sha1:
-        mismatched.append(resource.sha1)
+    writer.write(data_descriptor(crc, csize, usize, zip64))
     record.crc, record.csize, record.usize = crc, csize, usize
     records.append(record)
-    return total
-
-
-def _write_local(writer: _HashingWriter, rec: _Central, zip64: bool, csize: int, usize: int, crc: int) -> None:
-    needed = rec.needed
-    extra = rec.extra
-    if zip64:
-        extra = struct.pack("<HHQQ", 1, 16, usize, csize) + extra
-        csize = usize = 0xFFFFFFFF
-        needed = max(needed, ZIP64_VERSION)
-    header = LOCAL_HEADER.pack(
-        LOCAL_SIG,
-        needed,
-        rec.flags,
-        rec.method,
-        rec.dos_time,
-        rec.dos_date,
-        crc,
-        csize,
-        usize,
-        len(rec.name),
-        len(extra),
-    )
-    writer.write(header + rec.name + extra)
-
-
-def _write_central_directory(writer: _HashingWriter, records: list[_Central]) -> None:
-    cd_start = writer.offset
-    for rec in records:
-        fields = {"usize": rec.usize, "csize": rec.csize, "offset": rec.offset}
-        big = [value for value in fields.values() if value >= NEEDS_ZIP64]
-        made_by, needed, extra = rec.made_by, rec.needed, rec.extra
-        if big:
-            # zip64 extra carries only the overflowing fields, in usize, csize, offset order.
-            extra = struct.pack(f"<HH{len(big)}Q", 1, 8 * len(big), *big) + extra
-            made_by = (made_by & 0xFF00) | max(made_by & 0xFF, ZIP64_VERSION)
-            needed = max(needed, ZIP64_VERSION)
-        usize, csize, offset = (min(value, 0xFFFFFFFF) for value in fields.values())
-        writer.write(
-            _CENTRAL.pack(
-                b"PK\x01\x02",
-                made_by,
-                needed,
-                rec.flags,
-                rec.method,
-                rec.dos_time,
-                rec.dos_date,
-                rec.crc,
-                csize,
-                usize,
-                len(rec.name),
-                len(extra),
-                len(rec.comment),
-                0,
-                rec.internal_attr,
-                rec.external_attr,
-                offset,
-            )
-            + rec.name
-            + extra
-            + rec.comment
-        )
-    cd_size = writer.offset - cd_start
-    count = len(records)
-    if count >= 0xFFFF or cd_size >= 0xFFFFFFFF or cd_start >= 0xFFFFFFFF:
-        eocd64_at = writer.offset
-        writer.write(
-            _EOCD64.pack(
-                b"PK\x06\x06", _EOCD64.size - 12, ZIP64_VERSION, ZIP64_VERSION, 0, 0, count, count, cd_size, cd_start
-            )
-        )
-        writer.write(_EOCD64_LOCATOR.pack(b"PK\x06\x07", 0, eocd64_at, 1))
-    writer.write(
-        _EOCD.pack(
-            b"PK\x05\x06",
-            0,
-            0,
-            min(count, 0xFFFF),
-            min(count, 0xFFFF),
-            min(cd_size, 0xFFFFFFFF),
-            min(cd_start, 0xFFFFFFFF),
-            0,
-        )
-    )
-
-
-def _strip_zip64(extra: bytes) -> bytes:
-    """Drop zip64 extra fields (rewritten for the new offsets); keep the others verbatim."""
-    kept = bytearray()
-    pos = 0
-    while pos + 4 <= len(extra):
-        kind, length = struct.unpack_from("<HH", extra, pos)
-        end = pos + 4 + length
-        if end > len(extra):
-            break
-        if kind != 1:
-            kept += extra[pos:end]
-        pos = end
-    return bytes(kept)
-
-
-def _dos_stamp(date_time: tuple[int, ...] | time.struct_time) -> tuple[int, int]:
-    year, month, day, hour, minute, second = tuple(date_time)[:6]
-    year = min(max(year, 1980), 2107)
-    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+    return _Check(digest.hexdigest() == resource.sha1)

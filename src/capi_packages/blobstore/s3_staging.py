@@ -72,22 +72,27 @@ class S3Upload:
 
     def write(self, data: bytes) -> None:
         self._buffer += data
-        if len(self._buffer) >= PART_SIZE and (self._inflight is None or self._inflight.done()):
-            self._send_part()
+        self._pump()
 
     def backlog(self) -> Future[None] | None:
+        """The part in flight while a whole next part waits in the buffer; call again once it is done."""
+        self._pump()
         if len(self._buffer) >= PART_SIZE and self._inflight is not None and not self._inflight.done():
             return self._inflight
         return None
 
-    def _send_part(self) -> None:
-        if self._inflight is not None:
-            self._inflight.result()  # done: re-raises a part that failed
-        part, self._buffer = self._buffer, bytearray()
-        self._inflight = self._staging.executor.submit(self._upload_part, len(self._parts) + 1, part)
-        self._parts.append({})
+    def _pump(self) -> None:
+        # Parts of exactly PART_SIZE, one in flight: however large the writes, the buffer only
+        # grows past a part while the caller has not waited for the backlog.
+        while len(self._buffer) >= PART_SIZE and (self._inflight is None or self._inflight.done()):
+            if self._inflight is not None:
+                self._inflight.result()  # done: re-raises a part that failed
+            part = bytes(self._buffer[:PART_SIZE])
+            del self._buffer[:PART_SIZE]
+            self._parts.append({})
+            self._inflight = self._staging.executor.submit(self._upload_part, len(self._parts), part)
 
-    def _upload_part(self, number: int, data: bytearray) -> None:
+    def _upload_part(self, number: int, data: bytes | bytearray) -> None:
         client, bucket = self._staging.client, self._staging.bucket
         with failures():
             if self._upload_id is None:
@@ -103,13 +108,15 @@ class S3Upload:
         try:
             if self._inflight is not None:
                 self._inflight.result()
-            if self._upload_id is None and not self._parts:
+            if not self._parts and len(self._buffer) <= PART_SIZE:
                 with failures():
                     client.put_object(Bucket=bucket, Key=self._key, Body=bytes(self._buffer))
             else:
-                if self._buffer:
+                while self._buffer:
+                    part = bytes(self._buffer[:PART_SIZE])
+                    del self._buffer[:PART_SIZE]
                     self._parts.append({})
-                    self._upload_part(len(self._parts), self._buffer)
+                    self._upload_part(len(self._parts), part)
                 with failures():
                     client.complete_multipart_upload(
                         Bucket=bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from capi_packages.bits.zip_safety import (
+from capi_packages.bits.names import member_parts
+from capi_packages.bits.zip_format import (
     BZIP2,
     DEFLATED,
     STORED,
@@ -18,7 +19,6 @@ from capi_packages.bits.zip_safety import (
     entry_mode,
     is_dir_entry,
     is_symlink_entry,
-    member_parts,
 )
 from capi_packages.errors import AppBitsUploadInvalid
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -18,6 +18,16 @@ from capi_packages.http.urls import UrlBuilder
 from capi_packages.settings import Settings
 from capi_packages.users.service import record_token_user
 
+F = TypeVar("F", bound=Callable[..., Any])
+WRITES_ON_GET = "capi_writes_on_get"
+
+
+def writes_on_get(endpoint: F) -> F:
+    """Mark a GET route that writes (a download records its audit event), so that its transaction
+    takes SQLite's write lock up front instead of failing to upgrade a read snapshot."""
+    setattr(endpoint, WRITES_ON_GET, True)
+    return endpoint
+
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
@@ -27,7 +37,8 @@ def get_settings(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on any error."""
     session: Session = request.app.state.sessionmaker()
-    if request.method in ("GET", "HEAD"):
+    writes = getattr(request.scope.get("endpoint"), WRITES_ON_GET, False)
+    if request.method in ("GET", "HEAD") and not writes:
         session.connection(execution_options={READ_ONLY: True})
     try:
         yield session

@@ -205,8 +205,7 @@ async def read_upload_form(
             if received > max_bytes:
                 raise too_large(max_bytes)
             parser.write(chunk)
-            backlog = collector.backlog()
-            if backlog is not None:
+            while (backlog := collector.backlog()) is not None:
                 # A part is still going up: wait before reading more (memory stays bounded).
                 await asyncio.wrap_future(backlog)
             if collector.ended:

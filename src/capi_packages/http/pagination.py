@@ -20,9 +20,13 @@ def list_query(request: Request, spec: ListSpec) -> ListQuery:
     return parse_list_query(request.url.query, spec, max_total_results=settings.max_total_results)
 
 
-def _to_query(params: dict[str, str]) -> str:
-    # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings.
+def _to_query(params: dict[str, str], lists: dict[str, list[str]] | None = None) -> str:
+    # Rails Hash#to_query: CGI-escaped pairs sorted as whole "key=value" strings; an array value
+    # is one piece of `key[]=value` pairs, kept in their order.
     pairs = [f"{quote_plus(key, safe='')}={quote_plus(value, safe='')}" for key, value in params.items()]
+    for key, values in (lists or {}).items():
+        prefix = quote_plus(f"{key}[]", safe="")
+        pairs.append("&".join(f"{prefix}={quote_plus(value, safe='')}" for value in values))
     return "&".join(sorted(pairs))
 
 
@@ -46,7 +50,7 @@ def pagination_block(
             params[key] = str(value)
 
     def link(page: int) -> dict[str, str]:
-        return {"href": f"{base_url}?{_to_query({**params, 'page': str(page)})}"}
+        return {"href": f"{base_url}?{_to_query({**params, 'page': str(page)}, query.link_lists)}"}
 
     return {
         "total_results": total_results,

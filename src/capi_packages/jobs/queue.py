@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from capi_packages.jobs.models import Job, JobState
+from capi_packages.jobs.wakeup import note_enqueued
 
 
 def enqueue(
@@ -30,4 +31,5 @@ def enqueue(
     )
     session.add(job)
     session.flush()
+    note_enqueued(session)
     return job

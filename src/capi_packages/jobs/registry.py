@@ -33,6 +33,8 @@ class Handler:
     # Called (in a fresh transaction) when a job is given up: after its last attempt failed or its
     # worker died. It must leave the resource in a final state, never stuck in PROCESSING_UPLOAD.
     give_up: Callable[[JobContext, Job, str], None] | None = None
+    # Payload fields only a run needs (large request bodies): dropped once the job is finished.
+    transient_fields: tuple[str, ...] = ()
 
 
 class Registry:

@@ -21,6 +21,7 @@ from capi_packages.jobs.handback import CommitFence, HandedBack, hand_back
 from capi_packages.jobs.models import Job, JobState
 from capi_packages.jobs.registry import Handler, JobContext, Registry
 from capi_packages.jobs.service import delete_old_jobs
+from capi_packages.jobs.wakeup import Wakeup
 from capi_packages.metrics.registry import Metrics
 from capi_packages.settings import Settings
 
@@ -52,6 +53,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         # The job this worker is running, and the fence its sessions commit through.
         self._current: tuple[Job, CommitFence] | None = None
+        self.wakeup = Wakeup(sessions)
         self.lease = timedelta(seconds=settings.worker_lease_seconds)
         self.heartbeat = min(HEARTBEAT, self.lease / 3)
 
@@ -157,6 +159,9 @@ class Worker:
                 ctx = JobContext(session, self.settings, self.blobstore)
                 live = session.get(Job, job.id)
                 assert live is not None
+                # End the transaction that loaded the job before the handler runs: on SQLite it holds
+                # the write lock (BEGIN IMMEDIATE), which the heartbeat and every API write wait for.
+                session.commit()
                 handler.run(ctx, live)
                 session.commit()
         except HandedBack:
@@ -219,6 +224,9 @@ class Worker:
                             )
                     except Exception:
                         log.exception("give-up hook of job %s raised", job.guid)
+            handler = self.registry.get(job.operation)
+            if handler is not None and handler.transient_fields and job.payload:
+                job.payload = {k: v for k, v in job.payload.items() if k not in handler.transient_fields}
             job.state = (JobState.FAILED if error else JobState.COMPLETE).value
             job.errors = [error.to_dict()] if error else []
             job.locked_by = job.locked_at = None
@@ -226,6 +234,7 @@ class Worker:
 
     # --- background thread --------------------------------------------------------------------
     def start(self) -> None:
+        self.wakeup.start()
         self._thread = threading.Thread(target=self._loop, name="capi-worker", daemon=True)
         self._thread.start()
 
@@ -234,6 +243,7 @@ class Worker:
 
         True when a job was handed back (another worker may start it at once)."""
         self._stop.set()
+        self.wakeup.stop()
         if self._thread is not None:
             self._thread.join(timeout)
         current = self._current
@@ -258,6 +268,13 @@ class Worker:
         log.info("worker %s stopping", self.worker_id)
         self.stop(grace)
 
+    def run_forever(self) -> None:
+        self.wakeup.start()
+        try:
+            self._loop()
+        finally:
+            self.wakeup.stop()
+
     def _loop(self) -> None:
         last_recovery = utcnow() - self.lease
         last_maintenance = utcnow() - MAINTENANCE_INTERVAL
@@ -279,7 +296,7 @@ class Worker:
                     continue
             except Exception:
                 log.exception("worker loop error")
-            self._stop.wait(self.settings.worker_poll_seconds)
+            self.wakeup.wait(self.settings.worker_poll_seconds)
 
 
 class _Heartbeat:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from capi_packages.apps import service as apps
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.errors import ApiError, CompoundError, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
@@ -44,7 +45,7 @@ def validated(document: dict[str, Any]) -> list[AppManifest]:
     return manifests
 
 
-def _find_or_create_skeleton(session: Session, space: Space, manifest: AppManifest) -> App:
+def _find_or_create_skeleton(session: Session, perms: Permissions, space: Space, manifest: AppManifest) -> App:
     """CC's AppFindOrCreateSkeleton: an app of the manifest's lifecycle, with its web process."""
     app = session.scalars(select(App).where(App.space_id == space.id, App.name == manifest.name)).first()
     if app is not None:
@@ -53,15 +54,34 @@ def _find_or_create_skeleton(session: Session, space: Space, manifest: AppManife
     data: dict[str, Any] = {}
     if lifecycle != "docker":
         data = {"buildpacks": manifest.buildpacks or [], "stack": manifest.attrs.get("stack") or DEFAULT_STACK}
-    return orgs.new_app(session, space, str(manifest.name), lifecycle, data, {})
+    app = orgs.new_app(session, space, str(manifest.name), lifecycle, data, {})
+    orgs.record_app_create(session, perms.claims, app, _skeleton_request(space, manifest))
+    return app
+
+
+def _skeleton_request(space: Space, manifest: AppManifest) -> dict[str, Any]:
+    """The app create request CC builds from a manifest (its app_lifecycle_hash), as it records it."""
+    request: dict[str, Any] = {"name": manifest.name, "relationships": {"space": {"data": {"guid": space.guid}}}}
+    data = {"buildpacks": manifest.buildpacks, "stack": manifest.attrs.get("stack")}
+    data = {key: value for key, value in data.items() if value is not None}
+    if manifest.lifecycle_type == "docker":
+        request["lifecycle"] = {"type": "docker"}
+    elif manifest.lifecycle_type or data:
+        request["lifecycle"] = {
+            **({"type": manifest.lifecycle_type} if manifest.lifecycle_type else {}),
+            **({"data": data} if data else {}),
+        }
+    if manifest.requested("metadata"):
+        request["metadata"] = manifest.attrs["metadata"]
+    return request
 
 
 def apply_manifest(session: Session, perms: Permissions, space_guid: str, document: dict[str, Any]) -> Job:
     space = writable_space(session, perms, space_guid)
     manifests = validated(document)
     targets: list[tuple[str, dict[str, Any]]] = []
-    for manifest in manifests:
-        app = _find_or_create_skeleton(session, space, manifest)
+    for entry, manifest in zip(document["applications"], manifests, strict=True):
+        app = _find_or_create_skeleton(session, perms, space, manifest)
         if app.is_docker and manifest.buildpacks is not None:
             word = "Buildpacks" if manifest.requested("buildpacks") else "Buildpack"
             raise UnprocessableEntity(
@@ -72,6 +92,7 @@ def apply_manifest(session: Session, perms: Permissions, space_guid: str, docume
                 f"For application '{manifest.name}': Docker cannot be configured for a buildpack lifecycle app."
             )
         targets.append((app.guid, manifest.attrs))
+        recorder.record_app_apply_manifest(session, perms.claims, app, entry)
     payload = {"apps": [{"guid": guid, "manifest": attrs} for guid, attrs in targets]}
     return enqueue(session, "space.apply_manifest", payload, resource_type="space", resource_guid=space.guid)
 

@@ -13,7 +13,7 @@ from sqlalchemy.pool import QueuePool
 
 from capi_packages.jobs.service import queue_counts
 from capi_packages.packages.service import count_packages_by_state
-from capi_packages.resource_matches.service import pool_size
+from capi_packages.resource_pool.service import pool_size
 
 
 class DatabaseCollector(Collector):

@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
+from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
@@ -36,7 +38,7 @@ from capi_packages.orgs.models import (
     SpaceLabel,
     Status,
 )
-from capi_packages.processes.service import create_process
+from capi_packages.processes.service import create_process, find_process
 from capi_packages.settings import Settings
 
 LIFECYCLE_TYPES = ("buildpack", "docker", "cnb")
@@ -82,6 +84,7 @@ def create_org(session: Session, perms: Permissions, settings: Settings, raw: An
     session.add(org)
     apply_body_metadata(org, body, (OrganizationLabel, OrganizationAnnotation), settings)
     session.flush()
+    recorder.record_organization_create(session, perms.claims, org, body)
     return org
 
 
@@ -109,6 +112,7 @@ def update_org(session: Session, perms: Permissions, settings: Settings, guid: s
         org.status = Status.SUSPENDED if body["suspended"] else Status.ACTIVE
     apply_body_metadata(org, body, (OrganizationLabel, OrganizationAnnotation), settings)
     org.updated_at = utcnow()
+    recorder.record_organization_update(session, perms.claims, org, body)
     return org
 
 
@@ -117,9 +121,8 @@ def delete_org(session: Session, perms: Permissions, guid: str) -> Job:
     if not perms.claims.is_admin:
         raise NotAuthorized()
     org.status = Status.DELETING
-    return enqueue(
-        session, "organization.delete", {"guid": org.guid}, resource_type="organization", resource_guid=org.guid
-    )
+    payload = {"guid": org.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "organization.delete", payload, resource_type="organization", resource_guid=org.guid)
 
 
 # --- spaces -------------------------------------------------------------------------------------
@@ -140,6 +143,7 @@ def create_space(session: Session, perms: Permissions, settings: Settings, body:
     session.add(space)
     apply_body_metadata(space, body, (SpaceLabel, SpaceAnnotation), settings)
     session.flush()
+    recorder.record_space_create(session, perms.claims, space, body)
     return space
 
 
@@ -159,6 +163,7 @@ def update_space(session: Session, perms: Permissions, settings: Settings, guid:
         space.name = body["name"]
     apply_body_metadata(space, body, (SpaceLabel, SpaceAnnotation), settings)
     space.updated_at = utcnow()
+    recorder.record_space_update(session, perms.claims, space, body)
     return space
 
 
@@ -179,7 +184,8 @@ def delete_space(session: Session, perms: Permissions, guid: str) -> Job:
         raise NotAuthorized()
     perms.require_writable_org(space.organization)
     space.status = Status.DELETING
-    return enqueue(session, "space.delete", {"guid": space.guid}, resource_type="space", resource_guid=space.guid)
+    payload = {"guid": space.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "space.delete", payload, resource_type="space", resource_guid=space.guid)
 
 
 # --- apps ---------------------------------------------------------------------------------------
@@ -220,7 +226,16 @@ def create_app(session: Session, perms: Permissions, settings: Settings, body: A
     app = new_app(session, space, body["name"], lc_type, lc_data, env or {})
     apply_body_metadata(app, body, (AppLabel, AppAnnotation), settings)
     session.flush()
+    record_app_create(session, perms.claims, app, body)
     return app
+
+
+def record_app_create(session: Session, by: recorder.Actor | Claims, app: App, request: dict[str, Any]) -> None:
+    """CC's AppCreate records the web process it adds, then the app."""
+    web = find_process(session, app.guid, "web")
+    if web is not None:
+        recorder.record_process_create(session, by, web, app)
+    recorder.record_app_create(session, by, app, request)
 
 
 def new_app(
@@ -256,4 +271,5 @@ def list_apps(session: Session, perms: Permissions, query: ListQuery) -> Page[Ap
 def delete_app(session: Session, perms: Permissions, guid: str) -> Job:
     app = get_app(session, perms, guid)
     perms.require_write(app.space)
-    return enqueue(session, "app.delete", {"guid": app.guid}, resource_type="app", resource_guid=app.guid)
+    payload = {"guid": app.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "app.delete", payload, resource_type="app", resource_guid=app.guid)

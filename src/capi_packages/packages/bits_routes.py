@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from capi_packages.audit_events import recorder
 from capi_packages.blobstore.base import BlobNotFound, PresignsDownloads
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import (
@@ -20,8 +21,9 @@ from capi_packages.errors import (
     ResourceNotFound,
     UnprocessableEntity,
 )
+from capi_packages.features import require_app_bits_upload
 from capi_packages.http.bodies import MAX_JSON_BODY, read_json, read_urlencoded, refuse_declared_over
-from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls
+from capi_packages.http.dependencies import AppSettings, DbSession, Perms, Urls, writes_on_get
 from capi_packages.http.files import ZeroCopyFileResponse
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
@@ -33,7 +35,6 @@ from capi_packages.packages.upload import (
     accept_upload,
     check_upload_target,
     parse_upload_message,
-    require_bits_upload_enabled,
 )
 
 router = APIRouter()
@@ -76,7 +77,7 @@ async def upload_package_bits(
 ) -> Any:
     # Everything the headers and the URL can decide is decided before a byte of the body is read.
     refuse_declared_over(request, settings.max_upload_size)
-    require_bits_upload_enabled(perms.claims, settings)
+    require_app_bits_upload(perms.claims, settings)
     try:
         await run_in_threadpool(check_upload_target, session, perms, guid)
     except ApiError as refusal:
@@ -100,6 +101,7 @@ async def upload_package_bits(
 
 
 @router.get("/v3/packages/{guid}/download")
+@writes_on_get
 def download_package_bits(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
 ) -> Response:
@@ -114,6 +116,8 @@ def download_package_bits(
     blobstore = request.app.state.blobstore
     if not blobstore.exists(key):
         raise BlobstoreUnavailable()
+    # Recorded when the download is asked for, committed before the answer (a 302 or the zip).
+    recorder.record_package_download(session, perms.claims, pkg, app)
     if settings.download_mode == "stream":
         return _zip_response(blobstore, key, pkg.guid)
     if isinstance(blobstore, PresignsDownloads):

@@ -6,10 +6,12 @@ import logging
 
 from sqlalchemy import select
 
+from capi_packages.audit_events import recorder
 from capi_packages.blobstore.base import BlobNotFound
 from capi_packages.blobstore.keys import package_key
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.registry import Handler, JobContext, Registry, payload_str
+from capi_packages.orgs import repository as orgs_repo
 from capi_packages.packages import repository
 from capi_packages.packages.models import Package, PackageState, PackageType
 from capi_packages.packages.service import expire_old_packages
@@ -17,11 +19,14 @@ from capi_packages.packages.service import expire_old_packages
 log = logging.getLogger("capi_packages.packages")
 
 
-def delete_package_now(ctx: JobContext, pkg: Package) -> None:
-    """Commit the row's removal before deleting the blob: a crash in between leaves an orphan blob,
-    never a READY package without one."""
+def delete_package_now(ctx: JobContext, pkg: Package, actor: recorder.Actor) -> None:
+    """Commit the row's removal (with its audit event) before deleting the blob: a crash in between
+    leaves an orphan blob, never a READY package without one."""
     is_bits = pkg.type == PackageType.BITS
     guid = pkg.guid
+    app = orgs_repo.find_app(ctx.session, pkg.app_guid)
+    if app is not None:
+        recorder.record_package_delete(ctx.session, actor, pkg, app)
     ctx.session.delete(pkg)
     ctx.session.commit()
     if is_bits:
@@ -31,7 +36,7 @@ def delete_package_now(ctx: JobContext, pkg: Package) -> None:
 def run_delete(ctx: JobContext, job: Job) -> None:
     pkg = repository.find_package(ctx.session, payload_str(job, "guid"))
     if pkg is not None:  # already gone (a parallel delete): the job still completes, as in CC
-        delete_package_now(ctx, pkg)
+        delete_package_now(ctx, pkg, recorder.Actor.from_job_payload(job.payload))
 
 
 def run_delete_expired_blob(ctx: JobContext, job: Job) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.secrets import SecretBox
 from capi_packages.db.base import utcnow
@@ -59,6 +60,8 @@ def create(session: Session, perms: Permissions, settings: Settings, box: Secret
     else:
         pkg.state = PackageState.AWAITING_UPLOAD
     session.add(pkg)
+    session.flush()
+    recorder.record_package_create(session, perms.claims, pkg, app, body)
     metadata.apply(pkg, msg.labels, msg.annotations, settings)
     session.flush()
     if pkg.state == PackageState.READY:
@@ -104,7 +107,8 @@ def update(session: Session, perms: Permissions, settings: Settings, box: Secret
 def delete(session: Session, perms: Permissions, guid: str) -> Job:
     pkg, app = get_visible(session, perms, guid)
     perms.require_write(app.space)
-    return enqueue(session, "package.delete", {"guid": pkg.guid}, resource_type="package", resource_guid=pkg.guid)
+    payload = {"guid": pkg.guid, **recorder.actor_payload(perms.claims)}
+    return enqueue(session, "package.delete", payload, resource_type="package", resource_guid=pkg.guid)
 
 
 def copy(session: Session, perms: Permissions, settings: Settings, source_guid: str, body: Any) -> Package:
@@ -129,6 +133,7 @@ def copy(session: Session, perms: Permissions, settings: Settings, source_guid: 
         pkg.state = PackageState.COPYING
     session.add(pkg)
     session.flush()
+    recorder.record_package_copy(session, perms.claims, pkg, dest, source.guid)
     if pkg.type == PackageType.BITS:
         enqueue(
             session,

@@ -7,20 +7,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
-from capi_packages.auth.tokens import Claims
 from capi_packages.db.base import utcnow
-from capi_packages.errors import (
-    FeatureDisabled,
-    PackageBitsAlreadyUploaded,
-    UnprocessableEntity,
-)
+from capi_packages.errors import PackageBitsAlreadyUploaded, UnprocessableEntity
 from capi_packages.jobs.queue import enqueue
 from capi_packages.jsonvalues import JsonRejected, loads_bounded
 from capi_packages.packages import repository
 from capi_packages.packages.models import Package, PackageState, PackageType
 from capi_packages.packages.service import get_visible
-from capi_packages.settings import Settings
 
 UPLOAD_KEYS = ("bits", "bits_path", "bits_name", "upload_start_time", "resources")
 NGINX_DUMMY_FIELD = "<ngx_upload_module_dummy>"
@@ -40,15 +35,6 @@ class StagedBits:
 class UploadMessage:
     staged_bits: StagedBits | None
     resources: list[dict[str, Any]]
-
-
-def require_bits_upload_enabled(claims: Claims, settings: Settings) -> None:
-    if settings.feature_app_bits_upload or claims.is_admin:
-        return
-    err = FeatureDisabled("app_bits_upload")
-    if settings.feature_app_bits_upload_message:
-        err.detail = settings.feature_app_bits_upload_message
-    raise err
 
 
 def parse_resources_field(raw: Any) -> list[dict[str, Any]]:
@@ -110,6 +96,7 @@ def accept_upload(session: Session, perms: Permissions, guid: str, message: Uplo
     if locked is None or locked.state != PackageState.AWAITING_UPLOAD:
         raise PackageBitsAlreadyUploaded()
     bits = message.staged_bits
+    recorder.record_package_upload(session, perms.claims, locked, app)
     locked.state = PackageState.PROCESSING_UPLOAD
     locked.updated_at = utcnow()
     enqueue(

@@ -1,32 +1,68 @@
-"""The upload job: validate the zip, fill the resource pool, merge cached files, store, READY."""
+"""The upload job: scan the zip, fill the resource pool, store the package (as uploaded or assembled), READY."""
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
-from capi_packages.bits.assembly import CachedResource, build_package_zip, parse_resources
-from capi_packages.bits.fingerprints import pool_candidates
+from capi_packages.bits.assembly import build_package_zip
+from capi_packages.bits.resources import CachedResource, parse_resources
 from capi_packages.bits.zip_safety import ArchiveLimits, ScannedEntry, scan_archive
-from capi_packages.blobstore.base import BlobNotFound
-from capi_packages.blobstore.keys import package_key, resource_key
-from capi_packages.errors import ApiError, AppBitsUploadInvalid, ResourceChecksumMismatch
+from capi_packages.blobstore.keys import package_key
+from capi_packages.errors import ApiError, AppBitsUploadInvalid, CachedResourceMissing, ResourceChecksumMismatch
+from capi_packages.features import resource_matching_enabled
 from capi_packages.jobs.models import Job
 from capi_packages.jobs.registry import Handler, JobContext, Registry, payload_str
+from capi_packages.orgs.models import App
 from capi_packages.packages import repository
 from capi_packages.packages.models import PackageState
 from capi_packages.packages.service import expire_old_packages
 from capi_packages.packages.upload import PROCESS_UPLOAD
-from capi_packages.resource_matches import service as pool
+from capi_packages.resource_pool.service import ResourcePool, fill_from_upload
 
 log = logging.getLogger("capi_packages.upload")
 
+# Fields of the payload only the run needs; the finished job keeps none of them (a `resources`
+# list of 5,000 fingerprints is megabytes, and finished jobs are kept for months).
+TRANSIENT_FIELDS = ("resources",)
+# Inflating and hashing let go of the GIL, so a big upload is scanned on several cores.
+SCAN_THREADS = min(4, len(os.sched_getaffinity(0)))
 
-class CachedResourceMissing(ApiError):
-    code, name, status, template = 150001, "AppPackageInvalid", 422, "Could not find object '{0}'"
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What the accepted upload asked for, as the job's payload holds it."""
+
+    guid: str
+    # The staged upload's name, and the local file holding it while the job runs.
+    staged_name: str | None
+    staged: Path | None
+    staged_sha1: str | None
+    staged_sha256: str | None
+    resources: list[dict[str, Any]]
+
+    @classmethod
+    def from_job(cls, job: Job, staged: Path | None) -> UploadRequest:
+        payload = job.payload or {}
+        sha1, sha256 = payload.get("staged_sha1"), payload.get("staged_sha256")
+        return cls(
+            guid=payload_str(job, "guid"),
+            staged_name=staged_name(job),
+            staged=staged,
+            staged_sha1=sha1 if isinstance(sha1, str) else None,
+            staged_sha256=sha256 if isinstance(sha256, str) else None,
+            resources=list(payload.get("resources") or []),
+        )
+
+
+@dataclass(frozen=True)
+class StoredPackage:
+    sha1: str
+    sha256: str
 
 
 def staged_name(job: Job) -> str | None:
@@ -34,122 +70,111 @@ def staged_name(job: Job) -> str | None:
     return name if isinstance(name, str) else None
 
 
-class _PoolSpool:
-    """Receives pool-sized files during the scan's single decompression pass."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-        self.files: dict[str, Path] = {}
-
-    def __call__(self, name: str, declared_size: int, mode: int) -> BinaryIO | None:
-        settings = self.ctx.settings
-        if not settings.resource_pool_minimum_size <= declared_size <= settings.resource_pool_maximum_size:
-            return None
-        if mode & 0o777 < 0o600:
-            return None
-        path = self.ctx.work_dir / f"spool-{uuid.uuid4().hex}"
-        self.files[name] = path
-        return open(path, "wb")
-
-    def publish(self, entries: list[ScannedEntry]) -> None:
-        """Move the spooled files whose content the pool lacks into it; they were verified by the scan."""
-        settings = self.ctx.settings
-        candidates = pool_candidates(entries, settings.resource_pool_minimum_size, settings.resource_pool_maximum_size)
-        known = pool.known_sha1s(self.ctx.session, (e.sha1 for e in candidates))
-        for entry in candidates:
-            spooled = self.files.get(entry.name)
-            if entry.sha1 in known or spooled is None:
-                continue
-            self.ctx.blobstore.move_in(resource_key(entry.sha1), spooled)
-            pool.record_in_pool(self.ctx.session, entry.sha1, entry.size)
-            known.add(entry.sha1)
-        self.ctx.session.commit()
-
-    def discard(self) -> None:
-        for path in self.files.values():
-            path.unlink(missing_ok=True)
-
-
-def _store_verbatim(job: Job, staged: Path | None, entries: list[ScannedEntry], cached: list[CachedResource]) -> bool:
-    """An upload with nothing to merge and no directory entries is already the final package."""
-    payload = job.payload or {}
-    return (
-        staged is not None
-        and not cached
-        and bool(entries)
-        and not any(e.is_dir for e in entries)
-        and isinstance(payload.get("staged_sha1"), str)
-        and isinstance(payload.get("staged_sha256"), str)
-    )
-
-
-def _open_cached(ctx: JobContext) -> Callable[[str], BinaryIO]:
-    def open_cached(sha1: str) -> BinaryIO:
-        try:
-            return ctx.blobstore.open(resource_key(sha1))
-        except BlobNotFound as e:
-            raise CachedResourceMissing(sha1) from e
-
-    return open_cached
-
-
 def process_upload(ctx: JobContext, job: Job) -> None:
     name = staged_name(job)
     if name is None:
-        _process_upload(ctx, job, None)
+        _process_upload(ctx, UploadRequest.from_job(job, None))
         return
-    # On S3 the staged upload is fetched to this machine for the job (a zip is read out of order).
+    # The staged upload as a file on this machine while the job runs: on S3 it is fetched from the
+    # bucket (a zip is read out of order), so the API host that took the request needs no part in it.
     with ctx.blobstore.staging.local_file(name) as staged:
-        _process_upload(ctx, job, staged)
+        _process_upload(ctx, UploadRequest.from_job(job, staged))
 
 
-def _process_upload(ctx: JobContext, job: Job, staged: Path | None) -> None:
-    guid = payload_str(job, "guid")
-    pkg = repository.find_package(ctx.session, guid)
-    if pkg is None or pkg.state != PackageState.PROCESSING_UPLOAD:
-        _discard(ctx, job)
+def _process_upload(ctx: JobContext, request: UploadRequest) -> None:
+    fold_case = _begin(ctx, request)
+    if fold_case is None:
+        _discard(ctx, request.staged_name)
         return
-    # End the read transaction: the heavy work below must not hold the database.
-    ctx.session.commit()
-    settings = ctx.settings
-    out = ctx.work_dir / f"package-{guid}-{uuid.uuid4().hex}.zip"
-    spool = _PoolSpool(ctx)
+    pool = ResourcePool(ctx.session, ctx.blobstore, ctx.settings)
     try:
-        cached = parse_resources(list((job.payload or {}).get("resources") or []))
-        entries: list[ScannedEntry] = []
-        if staged is not None:
-            if not staged.exists():
-                raise AppBitsUploadInvalid("Invalid zip archive.")
-            limits = ArchiveLimits(settings.max_package_size, settings.max_package_entries)
-            entries = scan_archive(staged, limits, spool if settings.feature_resource_matching else None)
-            spool.publish(entries)
-        if _store_verbatim(job, staged, entries, cached):
-            sha1, sha256 = job.payload["staged_sha1"], job.payload["staged_sha256"]
-            # As it is, from staging: a hard link on the local store, a server-side copy on S3.
-            ctx.blobstore.staging.store_as(job.payload["staged"], package_key(guid))
-        else:
-            try:
-                checksums = build_package_zip(
-                    staged,
-                    entries,
-                    cached,
-                    _open_cached(ctx),
-                    out,
-                    settings.max_package_size,
-                )
-            except ResourceChecksumMismatch as e:
-                pool.remove_from_pool(ctx.session, ctx.blobstore, getattr(e, "mismatched", []))
-                ctx.session.commit()
-                raise
-            sha1, sha256 = checksums.sha1, checksums.sha256
-            ctx.blobstore.move_in(package_key(guid), out)
+        cached = parse_resources(request.resources)
+        entries = _scan(ctx, request, pool, fold_case)
+        if request.staged is not None and resource_matching_enabled(ctx.settings):
+            fill_from_upload(pool, request.staged, entries, ctx.work_dir)
+        stored = _store(ctx, request, entries, cached, pool, fold_case)
     except ApiError as e:
-        _fail(ctx, guid, e.detail)
-        _discard(ctx, job)
+        _fail(ctx, request.guid, e.detail)
+        _discard(ctx, request.staged_name)
+        raise
+    _mark_ready(ctx, request.guid, stored)
+    _discard(ctx, request.staged_name)
+
+
+def _begin(ctx: JobContext, request: UploadRequest) -> bool | None:
+    """Whether names must be compared ignoring case; None when the package no longer waits for this job.
+
+    Ends the read transaction: the heavy work that follows must not hold the database.
+    """
+    found = repository.find_package_with_app(ctx.session, request.guid)
+    ctx.session.commit()
+    if found is None or found[0].state != PackageState.PROCESSING_UPLOAD:
+        return None
+    return _extracts_ignoring_case(found[1])
+
+
+def _extracts_ignoring_case(app: App) -> bool:
+    # Windows stacks (windows, windows2016, ...) stage onto NTFS, where `A.txt` and `a.txt` are one file.
+    stack = (app.lifecycle_data or {}).get("stack")
+    return isinstance(stack, str) and stack.lower().startswith("windows")
+
+
+def _scan(ctx: JobContext, request: UploadRequest, pool: ResourcePool, fold_case: bool) -> list[ScannedEntry]:
+    """Check the uploaded zip in one pass, fingerprinting pool-sized files when resource matching is on."""
+    if request.staged is None:
+        return []
+    if not request.staged.exists():
+        raise AppBitsUploadInvalid("Invalid zip archive.")
+    settings = ctx.settings
+    limits = ArchiveLimits(settings.max_package_size, settings.max_package_entries)
+    fingerprint = pool.bounds.admits if resource_matching_enabled(settings) else None
+    return scan_archive(request.staged, limits, fingerprint, fold_case=fold_case, threads=SCAN_THREADS)
+
+
+def _store(
+    ctx: JobContext,
+    request: UploadRequest,
+    entries: list[ScannedEntry],
+    cached: list[CachedResource],
+    pool: ResourcePool,
+    fold_case: bool,
+) -> StoredPackage:
+    """Put the package's zip into the blobstore: the upload itself when it needs no change."""
+    key = package_key(request.guid)
+    if (
+        request.staged is not None
+        and request.staged_name is not None
+        and request.staged_sha1 is not None
+        and request.staged_sha256 is not None
+        and not cached
+        and entries
+        and not any(e.is_dir for e in entries)
+    ):
+        # As it was uploaded, from staging: a hard link on the local store, a server-side copy on S3.
+        ctx.blobstore.staging.store_as(request.staged_name, key)
+        return StoredPackage(request.staged_sha1, request.staged_sha256)
+    out = ctx.work_dir / f"package-{request.guid}-{uuid.uuid4().hex}.zip"
+    try:
+        checksums = build_package_zip(
+            request.staged, entries, cached, pool.open, out, ctx.settings.max_package_size, fold_case=fold_case
+        )
+        ctx.blobstore.move_in(key, out)
+    except ResourceChecksumMismatch as e:
+        # As CC does: the bad blobs leave the pool, so the client's retry uploads those files.
+        pool.remove(e.mismatched)
+        ctx.session.commit()
+        raise
+    except CachedResourceMissing as e:
+        # The index outlived the blob: forget it too, or every match would promise it again.
+        pool.remove([e.sha1])
+        ctx.session.commit()
         raise
     finally:
         out.unlink(missing_ok=True)
-        spool.discard()
+    return StoredPackage(checksums.sha1, checksums.sha256)
+
+
+def _mark_ready(ctx: JobContext, guid: str, stored: StoredPackage) -> None:
     # Another transaction may have deleted or failed the package meanwhile: read it afresh.
     ctx.session.expire_all()
     pkg = repository.find_package(ctx.session, guid)
@@ -157,10 +182,9 @@ def _process_upload(ctx: JobContext, job: Job, staged: Path | None) -> None:
         # Deleted (or failed by a give-up) while we worked: the stored blob belongs to nobody.
         ctx.blobstore.delete(package_key(guid))
     else:
-        pkg.mark_ready(sha1, sha256)
-        expire_old_packages(ctx.session, settings, pkg.app_guid)
+        pkg.mark_ready(stored.sha1, stored.sha256)
+        expire_old_packages(ctx.session, ctx.settings, pkg.app_guid)
     ctx.session.commit()
-    _discard(ctx, job)
 
 
 def _fail(ctx: JobContext, guid: str, error: str) -> None:
@@ -179,14 +203,13 @@ def give_up_upload(ctx: JobContext, job: Job, reason: str) -> None:
     if pkg is not None and pkg.state == PackageState.PROCESSING_UPLOAD:
         pkg.mark_failed(f"The app upload could not be processed: {reason}")
         expire_old_packages(ctx.session, ctx.settings, pkg.app_guid)
-    _discard(ctx, job)
+    _discard(ctx, staged_name(job))
 
 
-def _discard(ctx: JobContext, job: Job) -> None:
-    name = staged_name(job)
+def _discard(ctx: JobContext, name: str | None) -> None:
     if name is not None:
         ctx.blobstore.staging.discard(name)
 
 
 def register(registry: Registry) -> None:
-    registry.register(PROCESS_UPLOAD, Handler(process_upload, give_up_upload))
+    registry.register(PROCESS_UPLOAD, Handler(process_upload, give_up_upload, transient_fields=TRANSIENT_FIELDS))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.db.base import utcnow
 from capi_packages.db.listing import fetch_page, label_clauses, timestamp_clauses
@@ -102,6 +103,7 @@ def update_process(
         max_annotations=settings.max_annotations_per_resource,
     )
     _bump_version(process)
+    recorder.record_process_update(session, perms.claims, process, app, raw)
     return process
 
 
@@ -133,6 +135,7 @@ def scale_process(session: Session, perms: Permissions, process: Process, app: A
         disk_in_mb=body.get("disk_in_mb"),
         log_rate_limit=body.get("log_rate_limit_in_bytes_per_second"),
     )
+    recorder.record_process_scale(session, perms.claims, process, app, raw)
     return process
 
 

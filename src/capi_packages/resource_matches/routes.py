@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from capi_packages.features import require_app_bits_upload
 from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
-from capi_packages.packages.upload import require_bits_upload_enabled
 from capi_packages.resource_matches import service
 
 router = APIRouter()
@@ -16,6 +16,6 @@ router = APIRouter()
 
 @router.post("/v3/resource_matches", status_code=201)
 def create_resource_match(perms: Perms, body: JsonBody, session: DbSession, settings: AppSettings) -> Any:
-    require_bits_upload_enabled(perms.claims, settings)
+    require_app_bits_upload(perms.claims, settings)
     resources = service.validate_match_request(body)
     return JSONResponse({"resources": service.match(session, settings, resources)}, status_code=201)

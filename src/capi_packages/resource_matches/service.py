@@ -1,19 +1,15 @@
-"""The resource pool: which sha1s it holds (one query), adding to it, and CC's matching rules."""
+"""POST /v3/resource_matches: CC's validation of the fingerprints, and its answer from the pool."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from capi_packages.blobstore.base import Blobstore
-from capi_packages.blobstore.keys import resource_key
 from capi_packages.errors import UnprocessableEntity
-from capi_packages.resource_matches.models import ResourcePoolEntry
+from capi_packages.features import resource_matching_enabled
+from capi_packages.resource_pool.service import known_sha1s, pool_bounds
 from capi_packages.settings import Settings
 
 MAX_RESOURCES = 5000
@@ -31,31 +27,6 @@ _ENTRY_MESSAGES = (
 )
 # CC groups its answer by these size buckets, in order of first appearance (resource_match.rb).
 _BUCKETS = (1024, 100 * 1024, 1024**2, 100 * 1024**2, 1024**3)
-# One query for a whole request (at most 5000); SQLite >= 3.32 and PostgreSQL take this many parameters.
-_QUERY_CHUNK = 10_000
-
-
-def known_sha1s(session: Session, sha1s: Iterable[str]) -> set[str]:
-    wanted = sorted(set(sha1s))
-    found: set[str] = set()
-    for i in range(0, len(wanted), _QUERY_CHUNK):
-        chunk = wanted[i : i + _QUERY_CHUNK]
-        found.update(session.scalars(select(ResourcePoolEntry.sha1).where(ResourcePoolEntry.sha1.in_(chunk))))
-    return found
-
-
-def record_in_pool(session: Session, sha1: str, size: int) -> None:
-    try:
-        with session.begin_nested():
-            session.add(ResourcePoolEntry(sha1=sha1, size=size))
-    except IntegrityError:
-        pass  # another upload added the same content first
-
-
-def remove_from_pool(session: Session, blobstore: Blobstore, sha1s: Iterable[str]) -> None:
-    for sha1 in sha1s:
-        blobstore.delete(resource_key(sha1))
-        session.execute(delete(ResourcePoolEntry).where(ResourcePoolEntry.sha1 == sha1))
 
 
 def _entry_problems(entry: Any) -> set[str]:
@@ -113,19 +84,13 @@ def _bucket(size: int) -> int:
     return len(_BUCKETS)
 
 
-def _matchable(entry: dict[str, Any], settings: Settings) -> bool:
-    size = entry["size_in_bytes"]
-    mode = entry.get("mode")
-    # Strict bounds when matching (inclusive when adding): CC's resource_pool.rb.
-    if not settings.resource_pool_minimum_size < size < settings.resource_pool_maximum_size:
-        return False
-    return mode is not None and int(mode, 8) >= 0o600
-
-
 def match(session: Session, settings: Settings, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not settings.feature_resource_matching:
+    if not resource_matching_enabled(settings):
         return []
-    candidates = [e for e in resources if _matchable(e, settings)]
+    bounds = pool_bounds(settings)
+    candidates = [
+        e for e in resources if bounds.matches(e["size_in_bytes"], int(e["mode"], 8) if e.get("mode") else None)
+    ]
     known = known_sha1s(session, (e["checksum"]["value"].lower() for e in candidates))
     matched = [e for e in candidates if e["checksum"]["value"].lower() in known]
     buckets: dict[int, list[dict[str, Any]]] = {}
@@ -141,9 +106,3 @@ def match(session: Session, settings: Settings, resources: list[dict[str, Any]])
         for group in buckets.values()
         for e in group
     ]
-
-
-def pool_size(session: Session) -> tuple[int, int]:
-    """Entries and bytes the resource pool holds."""
-    entries, size = session.execute(select(func.count(), func.coalesce(func.sum(ResourcePoolEntry.size), 0))).one()
-    return int(entries), int(size)

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.errors import NotAuthorized, ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job, JobState
@@ -81,6 +82,7 @@ def create_role(session: Session, perms: Permissions, body: Any) -> Role:
     raise_if(msgs)
     assert msg is not None
     role = _create_space_role(session, perms, msg) if msg.space_guid else _create_org_role(session, perms, msg)
+    recorder.record_role_add(session, perms.claims, role, body)
     session.add(role)
     try:
         with session.begin_nested():
@@ -138,6 +140,7 @@ def delete_role(session: Session, perms: Permissions, guid: str) -> Job:
             raise UnprocessableEntity(
                 "Cannot delete organization_user role while user has roles in spaces in that organization."
             )
+    recorder.record_role_remove(session, perms.claims, role)
     session.delete(role)
     job = enqueue(session, "role.delete", {"guid": guid}, resource_type="role", resource_guid=guid)
     job.state = JobState.COMPLETE.value

@@ -64,6 +64,12 @@ def forget_seen(guid: str) -> None:
         _seen.discard(guid)
 
 
+def username_of(session: Session, guid: str) -> str | None:
+    """The user's name as UAA would give it to CC; None for a user known only by guid."""
+    user = repo.find_user(session, guid)
+    return user.username if user is not None else None
+
+
 def ensure_user(session: Session, guid: str) -> User:
     """The user with this guid, created as CC's create_cc_user does when a role first names it."""
     user = repo.find_user(session, guid)

@@ -1,0 +1,62 @@
+"""The zip format as the bits code reads and writes it: constants, header fields, the usual errors."""
+
+from __future__ import annotations
+
+import stat
+import struct
+import zipfile
+from typing import BinaryIO
+
+from capi_packages.errors import AppBitsUploadInvalid, AppPackageInvalid
+
+CHUNK = 1 << 20
+DEFAULT_MODE = 0o744  # what CC assumes for files that carry no unix mode
+STORED, DEFLATED, BZIP2 = 0, 8, 12
+SUPPORTED_METHODS = frozenset({STORED, DEFLATED, BZIP2})
+# bit 0: traditional/AES encryption, bit 6: strong encryption, bit 13: masked local headers.
+ENCRYPTION_FLAGS = 0x0001 | 0x0040 | 0x2000
+UTF8_FLAG = 0x0800
+LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+LOCAL_SIG = b"PK\x03\x04"
+
+
+def invalid_zip() -> AppBitsUploadInvalid:
+    return AppBitsUploadInvalid("Invalid zip archive.")
+
+
+def too_large(max_total_bytes: int) -> AppPackageInvalid:
+    return AppPackageInvalid(f"Package may not be larger than {max_total_bytes} bytes")
+
+
+def encoded_name(info: zipfile.ZipInfo) -> bytes:
+    """The member name exactly as stored (zipfile decodes cp437 or UTF-8 losslessly)."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
+
+
+def is_dir_entry(info: zipfile.ZipInfo) -> bool:
+    return info.orig_filename.replace("\\", "/").endswith("/")
+
+
+def entry_mode(info: zipfile.ZipInfo) -> int:
+    high = info.external_attr >> 16
+    return high & 0o7777 if high else DEFAULT_MODE
+
+
+def is_symlink_entry(info: zipfile.ZipInfo) -> bool:
+    return not is_dir_entry(info) and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def data_offset(f: BinaryIO, info: zipfile.ZipInfo) -> int:
+    """Validate the local header of `info` and return where its compressed data starts."""
+    f.seek(info.header_offset)
+    raw = f.read(LOCAL_HEADER.size)
+    if len(raw) != LOCAL_HEADER.size:
+        raise invalid_zip()
+    sig, _ver, flags, method, _t, _d, _crc, _cs, _us, name_len, extra_len = LOCAL_HEADER.unpack(raw)
+    # A local name differing from the central one is how extractors get fooled ("mismatching
+    # local filename" in unzip), so insist on byte equality.
+    if sig != LOCAL_SIG or flags & ENCRYPTION_FLAGS or method != info.compress_type:
+        raise invalid_zip()
+    if f.read(name_len) != encoded_name(info):
+        raise invalid_zip()
+    return int(info.header_offset + LOCAL_HEADER.size + name_len + extra_len)

@@ -1,0 +1,1 @@
+"""The resource pool shared by all packages: an index in the database, one blob per sha1."""
