@@ -159,7 +159,7 @@ def small_zip(i: int) -> bytes:
 
 def big_zip() -> bytes:
     # Hundreds of pool-sized files: each goes into the bucket's resource pool, so the job takes seconds.
-    return zip_of({f"lib/f{i:03}.bin": os.urandom(80_000) for i in range(400)})
+    return zip_of({f"lib/f{i:03}.bin": os.urandom(80_000) for i in range(150)})
 
 
 class Client:
@@ -231,17 +231,18 @@ def staging_objects(s3: Any, bucket: str) -> list[str]:
 
 
 def test_two_api_hosts_and_two_workers_share_only_postgresql_and_the_bucket(tmp_path, database, s3_server, s3, bucket):
-    with deployment(tmp_path, database, s3_server, bucket) as d:
+    with deployment(tmp_path, database, s3_server, bucket) as d, ExitStack() as stack:
         # The key files: made once, copied to the other API host (docs/deploy.md, section 3).
         first = tmp_path / "api1"
         d.run(first, "migrate")
         d.run(first, "keys", "create")
         shutil.copytree(first / "keys", tmp_path / "api2" / "keys")
         api1, api2 = d.start_api("api1"), d.start_api("api2")
-        worker1 = d.start("worker1", "worker")
+        worker1 = d.start("worker1", "worker", CAPI_WORKER_SHUTDOWN_GRACE_SECONDS="0.5")
         worker2 = d.start("worker2", "worker", CAPI_WORKER_SHUTDOWN_GRACE_SECONDS="0.5")
         token = mint(d.env(first), "--user-id", "admin", "--admin")
         client = Client([api1.url or "", api2.url or ""], token)
+        stack.callback(client.http.close)
 
         org = client.call(0, "POST", "/v3/organizations", 201, json={"name": f"o-{uuid.uuid4().hex[:6]}"})
         space_body = {"name": "s", "relationships": {"organization": {"data": {"guid": org["guid"]}}}}
@@ -301,7 +302,7 @@ def test_two_api_hosts_and_two_workers_share_only_postgresql_and_the_bucket(tmp_
         victim.popen.send_signal(signal.SIGKILL)
         victim.popen.wait(timeout=10)
         survivor = worker2 if victim is worker1 else worker1
-        pkg = client.wait_ready(doomed, timeout=120)
+        pkg = client.wait_ready(doomed, timeout=180)
         assert pkg["data"]["checksum"]["value"] == hashlib.sha256(doomed_zip).hexdigest()
 
         # SIGTERM the survivor mid-job: the job is handed back at once, not after the lease.
@@ -316,7 +317,7 @@ def test_two_api_hosts_and_two_workers_share_only_postgresql_and_the_bucket(tmp_
         assert handed_job["attempts"] == 0  # the interrupted run is not counted
         assert "handed back" in survivor.log_text()
         d.start("worker3", "worker")
-        pkg = client.wait_ready(handed, timeout=60)
+        pkg = client.wait_ready(handed, timeout=180)
         assert pkg["data"]["checksum"]["value"] == hashlib.sha256(handed_zip).hexdigest()
 
         # No job ran twice: only the SIGKILLed one took a second attempt.

@@ -183,6 +183,7 @@ class Worker:
             "COMPLETE" if error is None else ("RETRY" if retryable and job.attempts < job.max_attempts else "FAILED")
         )
         self.metrics.jobs_finished.labels(job.operation, outcome).inc()
+        log.info("job %s (%s) %s after %.1f s", job.guid, job.operation, outcome, time.monotonic() - started)
         # API errors are verdicts on the input (a bad zip stays bad): only surprises are retried.
         if error is not None and retryable and job.attempts < job.max_attempts:
             self._retry(job.id, error, fence)
