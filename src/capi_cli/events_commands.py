@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from capi_cli import output
-from capi_cli.client_commands import ORDERS, TIME_HELP, _time_filter
+from capi_cli.packages_commands import ORDERS, TIME_HELP, time_filter
 from capi_cli.session import Session, with_session
 from capi_client import AuditEvent
 
@@ -51,7 +51,7 @@ def events(
             raise click.UsageError("give --target or --not-target, not both")
         query["target_guids"] = {"not": list(excluded)}
     if created_ats:
-        query["created_ats"] = _time_filter(created_ats, "--created-at")
+        query["created_ats"] = time_filter(created_ats, "--created-at")
     if order_by:
         query["order_by"] = order_by
     found = list(session.client.iter_audit_events(**query))

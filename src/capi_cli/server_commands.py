@@ -258,7 +258,12 @@ def token(
 
 @click.group()
 def users() -> None:
-    """Manage local logins for POST /oauth/token (users, and clients for client_credentials)."""
+    """Manage local logins for POST /oauth/token (users, and clients for client_credentials).
+
+    \b
+    Example:
+      capi-packages users add alice --password s3cret --admin
+    """
 
 
 def _user_session(data_dir: Path | None) -> Any:
@@ -331,7 +336,10 @@ def users_delete(username: str, data_dir: Path | None) -> None:
 
 @click.group()
 def keys() -> None:
-    """The key files in <data dir>/keys that every API process of a deployment must share."""
+    """The key files in <data dir>/keys that every API process of a deployment must share.
+
+    Example: capi-packages keys create --data-dir ./var
+    """
 
 
 @keys.command("create")
@@ -357,7 +365,10 @@ def keys_create(data_dir: Path | None) -> None:
 
 @click.group()
 def s3() -> None:
-    """The S3 blobstore (CAPI_BLOBSTORE_TYPE=s3)."""
+    """The S3 blobstore (CAPI_BLOBSTORE_TYPE=s3).
+
+    Example: CAPI_BLOBSTORE_TYPE=s3 CAPI_S3_BUCKET=capi capi-packages s3 create-bucket
+    """
 
 
 @s3.command("create-bucket")

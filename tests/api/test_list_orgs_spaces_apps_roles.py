@@ -204,7 +204,7 @@ def test_every_message_is_collected_on_the_setup_lists(api):
         r,
         f"Per page must be a positive integer, {APPS_ORDER_BY}, Unknown query parameter(s): 'bad'. "
         "Valid parameters are: 'page', 'per_page', 'order_by', 'created_ats', 'updated_ats', 'names', "
-        "'guids', 'space_guids', 'organization_guids'",
+        "'guids', 'space_guids', 'organization_guids', 'label_selector'",
     )
 
 
@@ -217,3 +217,32 @@ def test_spaces_are_ordered_by_name_for_an_org_manager_too(api):
     r = api.client.get("/v3/spaces?order_by=-name", headers=manager)
     assert r.status_code == 200, r.text
     assert [s["name"] for s in r.json()["resources"]] == [world.space["name"], "b", "a"]
+
+
+# --- label selectors (cf orgs/spaces/apps do not send them; go-cfclient and scripts do) ----------
+def _labelled(api: Any, path: str, guid: str, labels: dict[str, str]) -> None:
+    api.ok("PATCH", f"{path}/{guid}", 200, json={"metadata": {"labels": labels}})
+
+
+@pytest.mark.parametrize("path", ["/v3/organizations", "/v3/spaces", "/v3/apps"])
+def test_setup_lists_take_a_label_selector(api, path):
+    world = api.world()
+    mine = {"/v3/organizations": world.org, "/v3/spaces": world.space, "/v3/apps": world.app}[path]["guid"]
+    other = api.world()
+    theirs = {"/v3/organizations": other.org, "/v3/spaces": other.space, "/v3/apps": other.app}[path]["guid"]
+    _labelled(api, path, mine, {"env": "prod", "example.com/tier": "web"})
+    _labelled(api, path, theirs, {"env": "dev"})
+    assert listed(api, f"{path}?label_selector=env=prod") == [mine]
+    assert listed(api, f"{path}?label_selector=env%20in%20(prod,dev),example.com/tier") == [mine]
+    assert theirs in listed(api, f"{path}?label_selector=!example.com/tier")
+    assert mine not in listed(api, f"{path}?label_selector=env!=prod")
+    href = first_href(api, f"{path}?label_selector=env=prod&per_page=1")
+    assert href == f"{BASE}{path}?label_selector=env%3Dprod&page=1&per_page=1"
+
+
+def test_a_bad_label_selector_on_a_setup_list_is_cc_s_bad_query(api):
+    r = api.client.get("/v3/apps?label_selector=", headers=api.admin)
+    bad_query(r, "Missing label_selector value")
+    r = api.client.get("/v3/organizations?label_selector=a%3D%3D%3Db", headers=api.admin)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["title"] == "CF-BadQueryParameter"

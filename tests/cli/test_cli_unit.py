@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from capi_cli import client_commands, output
 from capi_cli import session as session_module
+from capi_cli.main import main as cli_main
 from tests.client.fake_api import API, TOKEN, FakeApi, envelope, parse_multipart, part_name
 
 AUTH = ["--api", API, "--token", TOKEN]
@@ -34,9 +35,8 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeApi:
 
 @pytest.fixture
 def main() -> click.Group:
-    group = click.Group("capi-packages")
-    client_commands.register(group)
-    return group
+    # The installed command itself: every module's commands, registered once at import.
+    return cli_main
 
 
 def run(main: click.Group, *args: str, input: str | None = None) -> Result:
@@ -348,7 +348,7 @@ def test_every_command_shows_an_example_in_its_help(main: click.Group) -> None:
         return paths
 
     paths = walk(main, [])
-    assert len(paths) == 31
+    assert len(paths) == 47
     for path in paths:
         assert "Example" in run(main, *path, "--help").stdout, path
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from capi_packages.blobstore.keys import package_key
 from capi_packages.blobstore.local import LocalBlobstore
 from capi_packages.console import views
 from capi_packages.entries.archive import ArchiveUnreadable, PackageIndex, entry_chunks, read_index
@@ -80,18 +81,16 @@ def test_not_a_zip_is_unreadable():
 
 def test_the_cache_keeps_the_last_indexes_up_to_its_entry_budget(tmp_path: Path):
     store = LocalBlobstore(tmp_path / "blobs")
-    # Guids long enough for the key's fan-out (ab/cd/<guid>), as real ones are.
-    g1, g2, g3 = "g1000000", "g2000000", "g3000000"
-    for guid in (g1, g2, g3):
+    for guid in ("g1aa", "g2bb", "g3cc"):
         source = tmp_path / f"{guid}.zip"
         source.write_bytes(zip_entries([regular(f"{i}.txt", b"x") for i in range(3)]))
-        store.put_file(f"packages/{guid[:2]}/{guid[2:4]}/{guid}", source)
+        store.put_file(package_key(guid), source)
     indexes = EntryIndexes(store, max_cached_entries=6)
-    first = indexes.get(g1)
-    assert indexes.get(g1) is first
-    indexes.get(g2)
-    indexes.get(g3)  # over the budget: g1, the least recently used, goes
-    assert indexes.get(g1) is not first
+    first = indexes.get("g1aa")
+    assert indexes.get("g1aa") is first
+    indexes.get("g2bb")
+    indexes.get("g3cc")  # over the budget: g1aa, the least recently used, goes
+    assert indexes.get("g1aa") is not first
 
 
 def test_views_sizes_text_and_listings():

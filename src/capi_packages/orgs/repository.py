@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from capi_packages.db.listing import fetch_page, filter_in, timestamp_clauses
+from capi_packages.db.listing import fetch_page, filter_in, label_clauses, timestamp_clauses
 from capi_packages.listing import ListQuery, Page
-from capi_packages.orgs.models import App, Organization, Role, Space
+from capi_packages.orgs.models import App, AppLabel, Organization, OrganizationLabel, Role, Space, SpaceLabel
 
 
 def find_org(session: Session, guid: str) -> Organization | None:
@@ -52,6 +52,7 @@ def list_orgs(session: Session, readable_org_ids: set[int] | None, query: ListQu
     stmt = filter_in(stmt, Organization.name, query.filters.get("names"))
     stmt = filter_in(stmt, Organization.guid, query.filters.get("guids"))
     stmt = stmt.where(*timestamp_clauses(Organization, query.timestamps))
+    stmt = stmt.where(*label_clauses(OrganizationLabel, Organization.guid, query.label_selector or []))
     return fetch_page(session, stmt, Organization, query)
 
 
@@ -65,6 +66,7 @@ def list_spaces(session: Session, readable_space_ids: set[int] | None, query: Li
         orgs = select(Organization.id).where(Organization.guid.in_(query.filters["organization_guids"]))
         stmt = stmt.where(Space.organization_id.in_(orgs))
     stmt = stmt.where(*timestamp_clauses(Space, query.timestamps))
+    stmt = stmt.where(*label_clauses(SpaceLabel, Space.guid, query.label_selector or []))
     return fetch_page(session, stmt, Space, query)
 
 
@@ -80,6 +82,7 @@ def list_apps(session: Session, readable_space_ids: set[int] | None, query: List
         orgs = select(Organization.id).where(Organization.guid.in_(query.filters["organization_guids"]))
         stmt = stmt.where(App.space_id.in_(select(Space.id).where(Space.organization_id.in_(orgs))))
     stmt = stmt.where(*timestamp_clauses(App, query.timestamps))
+    stmt = stmt.where(*label_clauses(AppLabel, App.guid, query.label_selector or []))
     return fetch_page(session, stmt, App, query)
 
 

@@ -13,22 +13,19 @@ from capi_packages.orgs.models import App, Organization, Space, Status
 _PAGING = ["page", "per_page", "order_by", "created_ats", "updated_ats"]
 # The order_by values are CC's valid_order_by_values of each list message, in its order.
 ORGANIZATIONS_LIST = ListSpec(
-    allowed=[*_PAGING, "names", "guids"],
+    allowed=[*_PAGING, "names", "guids", "label_selector"],
     array_filters={"names", "guids"},
     order_by_fields=["created_at", "updated_at", "name"],
-    label_selector=False,
 )
 SPACES_LIST = ListSpec(
-    allowed=[*_PAGING, "names", "guids", "organization_guids"],
+    allowed=[*_PAGING, "names", "guids", "organization_guids", "label_selector"],
     array_filters={"names", "guids", "organization_guids"},
     order_by_fields=["created_at", "updated_at", "name"],
-    label_selector=False,
 )
 APPS_LIST = ListSpec(
-    allowed=[*_PAGING, "names", "guids", "space_guids", "organization_guids"],
+    allowed=[*_PAGING, "names", "guids", "space_guids", "organization_guids", "label_selector"],
     array_filters={"names", "guids", "space_guids", "organization_guids"},
     order_by_fields=["created_at", "updated_at", "name", "state"],
-    label_selector=False,
 )
 
 
