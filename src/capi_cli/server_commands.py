@@ -7,7 +7,6 @@ database; the others refuse when there is none rather than quietly start an empt
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +70,32 @@ def _existing_data(settings: Any, *, database: bool = True, signing_key: bool = 
         raise click.ClickException(f"the database at {shown} has no tables: run capi-packages migrate")
 
 
+def _database_answers(settings: Any) -> None:
+    """Refuse, in one line naming the setting, when the database cannot be reached."""
+    from capi_packages.db.session import make_engine
+    from capi_packages.health.checks import NotReady, check_database
+
+    if settings.effective_database_url.startswith("sqlite"):
+        return  # a file under the data dir: the data-dir checks speak for it
+    engine = make_engine(settings)
+    try:
+        check_database(engine)
+    except NotReady as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        engine.dispose()
+
+
+def _blobstore_writable(blobstore: Any) -> None:
+    """Refuse, in one line naming the setting, when the blobstore is missing or read-only."""
+    from capi_packages.health.checks import NotReady, check_blobstore
+
+    try:
+        check_blobstore(blobstore, write=True)
+    except NotReady as e:
+        raise click.ClickException(str(e)) from e
+
+
 def _migrate(settings: Any) -> None:
     from capi_packages.db import migrate
     from capi_packages.db.session import make_engine
@@ -93,25 +118,31 @@ def _check_before_prompting(ctx: click.Context, _param: click.Parameter, value: 
 @click.option("--host", default=None, help="Bind address (CAPI_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (CAPI_PORT, default 8080).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
-    """Migrate the database, then serve the API (with the job worker inside).
+@click.option(
+    "--no-worker",
+    "no_worker",
+    is_flag=True,
+    default=None,
+    help="Serve the API only; jobs are run by `capi-packages worker` processes (CAPI_WORKER_ENABLED=false).",
+)
+def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: bool | None) -> None:
+    """Check the database and blobstore, migrate, then serve the API (with a job worker inside
+    unless --no-worker).
 
     Example: capi-packages serve --port 8080 --data-dir ./var
     """
     from capi_packages.app import create_app
     from capi_packages.auth.keys import record_issuer
-    from capi_packages.http.request_id import RequestIdFilter
     from capi_packages.http.server import serve as serve_app
+    from capi_packages.logs import configure_logging
 
-    settings = _settings(host=host, port=port, data_dir=data_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RequestIdFilter())
+    settings = _settings(host=host, port=port, data_dir=data_dir, worker_enabled=False if no_worker else None)
+    configure_logging(settings)
     _create_data_dir(settings)
+    _database_answers(settings)
     _migrate(settings)
     app = create_app(settings)
+    _blobstore_writable(app.state.blobstore)
     record_issuer(settings.issuer_file, settings.local_token_issuer)
     serve_app(app, settings)
 
@@ -125,6 +156,7 @@ def migrate(data_dir: Path | None) -> None:
     """
     settings = _settings(data_dir=data_dir)
     _create_data_dir(settings)
+    _database_answers(settings)
     _migrate(settings)
     click.echo("database is at the newest revision")
 
@@ -141,18 +173,33 @@ def worker(data_dir: Path | None, once: bool) -> None:
     from capi_packages.blobstore import make_blobstore
     from capi_packages.db.session import make_engine, make_sessionmaker
     from capi_packages.jobs.worker import Worker
+    from capi_packages.logs import configure_logging
+    from capi_packages.metrics.collectors import DatabaseCollector
+    from capi_packages.metrics.registry import Metrics
+    from capi_packages.metrics.server import start_metrics_server
 
     settings = _settings(data_dir=data_dir)
+    _database_answers(settings)
     _existing_data(settings)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     _migrate(settings)
+    blobstore = make_blobstore(settings)
+    _blobstore_writable(blobstore)
     engine = make_engine(settings)
-    w = Worker(make_sessionmaker(engine), settings, make_blobstore(settings), build_registry())
-    if once:
-        w.recover_stale()
-        click.echo(f"ran {w.run_pending()} job(s)")
-    else:
-        w.run_forever()
+    sessions, registry, metrics = make_sessionmaker(engine), build_registry(), Metrics()
+    metrics.registry.register(DatabaseCollector(sessions, engine, registry.operations, "worker"))
+    w = Worker(sessions, settings, blobstore, registry, metrics=metrics)
+    if not once and settings.worker_metrics_port:
+        start_metrics_server(metrics, settings, settings.worker_metrics_port)
+    try:
+        if once:
+            w.recover_stale()
+            click.echo(f"ran {w.run_pending()} job(s)")
+        else:
+            w.run_until_signalled(settings.worker_shutdown_grace_seconds)
+    finally:
+        blobstore.close()
+        engine.dispose()
 
 
 @click.command()
@@ -287,6 +334,66 @@ def users_delete(username: str, data_dir: Path | None) -> None:
         session.commit()
 
 
+@click.group()
+def keys() -> None:
+    """The key files in <data dir>/keys that every API process of a deployment must share.
+
+    Example: capi-packages keys create --data-dir ./var
+    """
+
+
+@keys.command("create")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def keys_create(data_dir: Path | None) -> None:
+    """Create the keys that are missing (token signing, URL signing, database encryption); print their paths.
+
+    Example: capi-packages keys create --data-dir ./var && rsync -a ./var/keys/ host2:/srv/capi/keys/
+    """
+    from capi_packages.auth.keys import load_or_create_signing_key
+    from capi_packages.auth.secrets import SecretBox
+    from capi_packages.auth.signed_urls import load_or_create_secret
+
+    settings = _settings(data_dir=data_dir)
+    _create_data_dir(settings)
+    key_dir = settings.data_dir / "keys"
+    load_or_create_signing_key(settings.signing_key_file)
+    load_or_create_secret(key_dir / "url-signing-key")
+    SecretBox.from_file(key_dir / "db-encryption-key")
+    for path in (settings.signing_key_file, key_dir / "url-signing-key", key_dir / "db-encryption-key"):
+        click.echo(_shown(path))
+
+
+@click.group()
+def s3() -> None:
+    """The S3 blobstore (CAPI_BLOBSTORE_TYPE=s3).
+
+    Example: CAPI_BLOBSTORE_TYPE=s3 CAPI_S3_BUCKET=capi capi-packages s3 create-bucket
+    """
+
+
+@s3.command("create-bucket")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help=DATA_DIR_HELP)
+def s3_create_bucket(data_dir: Path | None) -> None:
+    """Create the bucket CAPI_S3_BUCKET names, unless it exists (for a local S3-compatible server).
+
+    Example: CAPI_BLOBSTORE_TYPE=s3 CAPI_S3_BUCKET=capi capi-packages s3 create-bucket
+    """
+    from capi_packages.blobstore import make_blobstore
+    from capi_packages.blobstore.base import BlobstoreFailure
+    from capi_packages.blobstore.s3 import S3Blobstore
+
+    settings = _settings(data_dir=data_dir)
+    if settings.blobstore_type != "s3":
+        raise click.ClickException("the blobstore is not S3: set CAPI_BLOBSTORE_TYPE=s3 and CAPI_S3_BUCKET")
+    store = make_blobstore(settings)
+    assert isinstance(store, S3Blobstore)
+    try:
+        created = store.create_bucket()
+    except BlobstoreFailure as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{'created' if created else 'found'} bucket {store.bucket}")
+
+
 def register(main: click.Group) -> None:
-    for command in (serve, migrate, worker, token, users):
+    for command in (serve, migrate, worker, token, users, keys, s3):
         main.add_command(command)

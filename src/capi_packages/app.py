@@ -25,7 +25,9 @@ from capi_packages.console.pages import HERE as CONSOLE_DIR
 from capi_packages.db.session import make_engine, make_sessionmaker
 from capi_packages.entries import routes as entry_routes
 from capi_packages.entries.indexes import EntryIndexes
+from capi_packages.health import routes as health_routes
 from capi_packages.http import docs, error_handlers, openapi
+from capi_packages.http.access import AccessMiddleware
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
@@ -35,6 +37,9 @@ from capi_packages.jobs.worker import Worker
 from capi_packages.login import routes as login_routes
 from capi_packages.manifests import jobs as manifest_jobs
 from capi_packages.manifests import routes as manifest_routes
+from capi_packages.metrics import routes as metrics_routes
+from capi_packages.metrics.collectors import DatabaseCollector
+from capi_packages.metrics.registry import Metrics
 from capi_packages.orgs import jobs as org_jobs
 from capi_packages.orgs import routes as org_routes
 from capi_packages.packages import bits_routes, upload_job
@@ -70,7 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
     blobstore = make_blobstore(settings)
     signing_key = load_or_create_signing_key(settings.signing_key_file)
     registry = build_registry()
-    worker = Worker(sessions, settings, blobstore, registry)
+    metrics = Metrics()
+    metrics.registry.register(DatabaseCollector(sessions, engine, registry.operations, "api"))
+    worker = Worker(sessions, settings, blobstore, registry, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            worker.stop()
+            worker.stop(settings.worker_shutdown_grace_seconds)
+            blobstore.close()
             engine.dispose()
 
     app = FastAPI(
@@ -112,12 +120,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.registry = registry
     app.state.entry_indexes = EntryIndexes(blobstore)
     app.state.worker = worker
+    app.state.metrics = metrics
 
     error_handlers.install(app)
     openapi.install(app)
     docs.install(app)
     app.add_middleware(HeadAsGet)
+    # Added last is outermost: the request id is set before the access line is written.
+    app.add_middleware(AccessMiddleware, metrics=metrics, log_requests=settings.access_log)
     app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_routes.router)
+    app.include_router(metrics_routes.router)
     app.include_router(bits_routes.router)
     app.include_router(package_routes.router)
     app.include_router(resource_match_routes.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -29,6 +30,10 @@ class Settings(BaseSettings):
         None, description="Base URL used in links (e.g. https://api.example.org); default http://<host>:<port>."
     )
     log_level: str = Field("info", description="Python logging level.")
+    log_format: str = Field(
+        "text", description="`text`, `json` (one object per line) or `auto` (text on a terminal, else json)."
+    )
+    access_log: bool = Field(True, description="Log one line per request (method, route, status, duration, user).")
 
     # The HTTP edge: slow or greedy clients are cut off before they can tie up the server.
     http_header_timeout_seconds: float = Field(
@@ -87,11 +92,26 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(
         60, gt=0, description="A running job whose worker has not heartbeaten for this long is re-run."
     )
+    worker_shutdown_grace_seconds: float = Field(
+        10, ge=0, description="On SIGTERM a running job gets this long to finish, then is handed back to the queue."
+    )
     staging_max_age_seconds: int = Field(
         3600, ge=1, description="Staged upload files untouched this long and owned by no job are removed."
     )
 
     console_enabled: bool = Field(True, description="Serve the web console at /console.")
+
+    # Operations: metrics and logs.
+    metrics_auth: str = Field(
+        "auto",
+        description="`open`, `token`, or `auto`: open when `host` is a loopback address, else a token is needed.",
+    )
+    metrics_token: str | None = Field(
+        None, repr=False, description="A bearer token Prometheus sends for the metrics (besides admin tokens)."
+    )
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="`worker` serves its own /metrics on this port (on `host`); off when unset."
+    )
 
     # Blobstore: files under <data_dir>/blobstore, or an S3 (or S3-compatible) bucket.
     blobstore_type: str = Field("local", description="`local` (files under the data dir) or `s3`.")
@@ -114,6 +134,20 @@ class Settings(BaseSettings):
     def _known_download_mode(cls, v: str) -> str:
         if v not in ("redirect", "stream"):
             raise ValueError("download_mode must be 'redirect' or 'stream'")
+        return v
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, v: str) -> str:
+        if v not in ("text", "json", "auto"):
+            raise ValueError("log_format must be 'text', 'json' or 'auto'")
+        return v
+
+    @field_validator("metrics_auth")
+    @classmethod
+    def _known_metrics_auth(cls, v: str) -> str:
+        if v not in ("auto", "open", "token"):
+            raise ValueError("metrics_auth must be 'auto', 'open' or 'token'")
         return v
 
     @field_validator("blobstore_type")
@@ -161,6 +195,12 @@ class Settings(BaseSettings):
         return f"{self.uaa_url.rstrip('/')}/oauth/token" if self.uaa_url else None
 
     @property
+    def metrics_need_token(self) -> bool:
+        if self.metrics_auth != "auto":
+            return self.metrics_auth == "token"
+        return not _is_loopback(self.host)
+
+    @property
     def blobstore_dir(self) -> Path:
         return self.data_dir / "blobstore"
 
@@ -171,6 +211,15 @@ class Settings(BaseSettings):
     @property
     def signing_key_file(self) -> Path:
         return self.data_dir / "keys" / "jwt-signing-key.pem"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

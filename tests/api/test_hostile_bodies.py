@@ -161,7 +161,7 @@ def test_a_rejected_upload_leaves_no_staging_file(api):
     parts = [("bits", ("package.zip", ZIP, "application/zip")), ("bits_name", (None, "n" * 70_000))]
     r = api.client.post(f"/v3/packages/{pkg['guid']}/upload", files=parts, headers=api.admin)
     assert r.status_code == 413
-    staging = api.app.state.blobstore.staging_dir()
+    staging = api.app.state.blobstore.staging.directory
     assert not staging.exists() or list(staging.iterdir()) == []
 
 

@@ -59,19 +59,24 @@ def fan_out(area: str, ident: str) -> str:
 
 def test_the_app_runs_on_the_s3_store(app, settings):
     assert isinstance(app.state.blobstore, S3Blobstore)
-    assert app.state.blobstore.staging_dir() == settings.data_dir / "staging"
+    assert app.state.blobstore.scratch_dir() == settings.data_dir / "tmp"
 
 
 def test_upload_process_and_download_through_a_presigned_s3_url(api, world, run_jobs, s3_server, s3, bucket, settings):
     z = make_zip({"index.js": "console.log('s3')", "lib/a.txt": "a" * 5000}, modes={"index.js": 0o755})
     pkg = api.create_package(world.app["guid"])
     assert upload(api, pkg["guid"], z).status_code == 200
+    # Staged in the bucket, where a worker on any host finds it; nothing on this machine's disk.
+    [staged] = object_keys(s3, bucket)
+    assert staged.startswith(f"{PREFIX}staging/upload-")
+    assert s3.get_object(Bucket=bucket, Key=staged)["Body"].read() == z
+    assert not (settings.data_dir / "blobstore").exists()
+    assert [p for p in (settings.data_dir / "tmp").iterdir()] == []
     run_jobs()
     got = get_package(api, pkg["guid"])
     assert got["state"] == "READY", got
-    assert object_keys(s3, bucket) == [fan_out("packages", pkg["guid"])]
-    assert not (settings.data_dir / "blobstore" / "packages").exists()  # nothing stored locally
-    assert [p.name for p in (settings.data_dir / "staging").iterdir()] == []  # staging cleaned up
+    assert object_keys(s3, bucket) == [fan_out("packages", pkg["guid"])]  # staging cleaned up
+    assert [p for p in (settings.data_dir / "tmp").iterdir()] == []
 
     r = api.client.get(f"/v3/packages/{pkg['guid']}/download", headers=api.admin, follow_redirects=False)
     assert r.status_code == 302, r.text
@@ -160,3 +165,34 @@ def test_delete_removes_the_object(api, world, run_jobs, s3, bucket):
     run_jobs()
     assert api.client.get(f"/v3/packages/{pkg['guid']}", headers=api.admin).status_code == 404
     assert key not in object_keys(s3, bucket)
+
+
+def test_a_large_upload_is_staged_as_a_multipart_upload_and_stored_server_side(api, world, run_jobs, s3, bucket):
+    import os
+
+    files = {f"f{i}.bin": os.urandom(1024 * 1024) for i in range(20)}  # ~20 MiB of incompressible data
+    z = make_zip(files)
+    pkg = api.create_package(world.app["guid"])
+    assert upload(api, pkg["guid"], z).status_code == 200
+    [staged] = object_keys(s3, bucket)
+    assert s3.head_object(Bucket=bucket, Key=staged)["ETag"].strip('"').endswith("-3")  # 8 + 8 + 4 MiB parts
+    run_jobs()
+    assert get_package(api, pkg["guid"])["state"] == "READY"
+    assert sha256(download_via_store(api, pkg["guid"])) == sha256(z)  # stored as uploaded
+
+
+def test_a_rejected_upload_leaves_nothing_in_the_bucket(api, world, s3, bucket):
+    pkg = api.create_package(world.app["guid"])
+    parts = [("bits", ("package.zip", make_zip({"a": "b" * 9_000_000}), "application/zip"))]
+    parts.append(("bits_name", (None, "n" * 70_000)))  # too long a field after the bits: 413
+    r = api.client.post(f"/v3/packages/{pkg['guid']}/upload", files=parts, headers=api.admin)
+    assert r.status_code == 413
+    api.app.state.blobstore.close()  # waits for the background abort
+    assert object_keys(s3, bucket) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def download_via_store(api, guid):
+    r = api.client.get(f"/v3/packages/{guid}/download", headers=api.admin, follow_redirects=False)
+    assert r.status_code == 302
+    return httpx.get(r.headers["location"]).content

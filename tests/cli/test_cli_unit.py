@@ -348,7 +348,7 @@ def test_every_command_shows_an_example_in_its_help(main: click.Group) -> None:
         return paths
 
     paths = walk(main, [])
-    assert len(paths) == 43
+    assert len(paths) == 47
     for path in paths:
         assert "Example" in run(main, *path, "--help").stdout, path
 

@@ -20,7 +20,7 @@ from tests.factories import make_zip
 
 
 def staged_files(app):
-    return [p for p in app.state.blobstore.staging_dir().iterdir() if p.name.startswith("upload-")]
+    return [p for p in app.state.blobstore.staging.directory.iterdir() if p.name.startswith("upload-")]
 
 
 def age_claims(app, seconds=3600):
@@ -64,7 +64,7 @@ def test_job_whose_last_attempt_died_fails_the_package_and_drops_its_staging(api
 
 
 def test_abandoned_staging_files_are_swept(api, settings):
-    orphan = api.app.state.blobstore.staging_dir() / "upload-orphan"
+    orphan = api.app.state.blobstore.staging.directory / "upload-orphan"
     orphan.write_bytes(b"half an upload")
     old = time.time() - settings.staging_max_age_seconds - 10
     os.utime(orphan, (old, old))

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from capi_packages.db import migrate
-from capi_packages.db.registry import metadata
 from capi_packages.db.session import make_engine
+from capi_packages.schema import metadata
 from capi_packages.settings import Settings
 
 

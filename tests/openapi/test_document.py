@@ -41,9 +41,11 @@ def test_every_route_of_the_app_is_an_operation_of_the_document(app, document):
     routes = {(m, r.path_format) for r in documented_routes(app) for m in r.methods}
     operations = {(m, p) for m, p, _ in _operations(document)}
     assert routes == operations
-    # Only the console's HTML pages, the docs page itself and its assets stay out of it.
+    # Only the console's HTML pages, the docs page itself and its assets, and the operators' probes
+    # and scrape endpoints (answered for load balancers and Prometheus, not API clients) stay out of it.
     every_path = {r.path_format for r in iter_route_contexts(app.routes) if r.path_format}
-    skipped = every_path - {p for _, p in operations} - {"/openapi.json"}
+    operational = {"/openapi.json", "/healthz", "/readyz", "/metrics", "/internal/v4/metrics"}
+    skipped = every_path - {p for _, p in operations} - operational
     assert all(p.startswith(("/console", "/docs")) for p in skipped), skipped
 
 

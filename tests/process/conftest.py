@@ -27,7 +27,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(base: Path, *, nofile: int | None = None, **extra_env: str) -> Iterator[tuple[str, dict[str, str]]]:
+def running_server(
+    base: Path, *, nofile: int | None = None, serve_args: tuple[str, ...] = (), **extra_env: str
+) -> Iterator[tuple[str, dict[str, str]]]:
     """`capi-packages serve` on a free port with its data dir under `base`; stopped on exit.
 
     `nofile` lowers the process's descriptor limit (RLIMIT_NOFILE) from its start."""
@@ -43,7 +45,7 @@ def running_server(base: Path, *, nofile: int | None = None, **extra_env: str) -
     with open(log_path, "wb") as log:
         # prlimit, not preexec_fn: a callback between fork and exec can deadlock a threaded parent.
         limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}", "--"]
-        proc = subprocess.Popen([*limit, *CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*limit, *CLI, "serve", *serve_args], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         PROCESSES[url] = proc
         try:

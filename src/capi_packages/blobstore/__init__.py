@@ -1,4 +1,4 @@
-"""blobstore."""
+"""Where package zips, the resource pool and staged uploads live: a directory or an S3 bucket."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def make_blobstore(settings: Settings) -> Blobstore:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key,
             prefix=settings.s3_prefix,
-            staging_dir=settings.data_dir / "staging",
+            scratch_dir=settings.data_dir / "tmp",
             addressing_style=settings.s3_addressing_style,
         )
     from capi_packages.blobstore.local import LocalBlobstore

@@ -1,25 +1,34 @@
-"""Filesystem blobstore: writes go to a temp name in the same directory, then os.replace."""
+"""Filesystem blobstore: writes go to a temp name in the same directory, then os.replace.
+
+Staged uploads are files under `<root>/staging`, scratch files under `<root>/tmp`: on the blobs'
+filesystem, so that storing either is a hard link or a rename, never a copy.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure, SweepResult
+
+STAGED_PREFIX = "upload-"
 
 
 class LocalBlobstore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        self.staging_dir().mkdir(parents=True, exist_ok=True)
         self._real_root = root.resolve()
+        self.staging = LocalStaging(self, root / "staging")
+        self.scratch_dir().mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
         # Checked by its spelling, not resolved: resolving costs a stat per path component, on
@@ -99,5 +108,106 @@ class LocalBlobstore:
         path = self._path(key)
         return path if path.is_file() else None
 
-    def staging_dir(self) -> Path:
-        return self.root / "staging"
+    def scratch_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def check(self, *, write: bool = False) -> None:
+        if not self.root.is_dir():
+            raise BlobstoreFailure(f"the blobstore directory {self.root} (under CAPI_DATA_DIR) does not exist")
+        if not write:
+            return
+        probe = self.scratch_dir() / f".probe-{uuid.uuid4().hex}"
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"probe")
+            probe.unlink()
+        except OSError as e:
+            raise BlobstoreFailure(
+                f"the blobstore directory {self.root} (under CAPI_DATA_DIR) is not writable: {e.strerror or e}"
+            ) from e
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def close(self) -> None:
+        pass
+
+
+class _LocalUpload:
+    """Written under a dot name, renamed to its staged name on finish: a half upload is never staged."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name
+        self._path = path
+        self._partial = path.with_name(f".{path.name}.part")
+        self._file = open(self._partial, "wb")  # noqa: SIM115 (closed by finish or abort)
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def backlog(self) -> Future[None] | None:
+        return None
+
+    def finish(self) -> None:
+        self._file.close()
+        os.replace(self._partial, self._path)
+
+    def abort(self) -> None:
+        self._file.close()
+        self._partial.unlink(missing_ok=True)
+        self._path.unlink(missing_ok=True)
+
+
+class LocalStaging:
+    def __init__(self, store: LocalBlobstore, directory: Path) -> None:
+        self._store = store
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path:
+        if not name.startswith(STAGED_PREFIX) or "/" in name or "\0" in name:
+            raise ValueError(f"not a staged upload's name: {name!r}")
+        return self.directory / name
+
+    def open_upload(self) -> _LocalUpload:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return _LocalUpload(self.directory / f"{STAGED_PREFIX}{uuid.uuid4().hex}")
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    @contextmanager
+    def local_file(self, name: str) -> Iterator[Path]:
+        yield self._path(name)
+
+    def store_as(self, name: str, key: str) -> None:
+        path = self._path(name)
+        if not path.is_file():
+            raise BlobNotFound(name)
+        self._store.put_file(key, path)
+
+    def discard(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def sweep(self, keep: Collection[str], older_than_seconds: float) -> SweepResult:
+        cutoff = time.time() - older_than_seconds
+        return SweepResult(
+            staged=remove_old_files(self.directory, cutoff, lambda p: p.name not in keep and p.name[0] != "."),
+            # Uploads still being written are dot files; one untouched this long lost its request.
+            incomplete=remove_old_files(self.directory, cutoff, lambda p: p.name[0] == "."),
+            scratch=remove_old_files(self._store.scratch_dir(), cutoff, lambda p: True),
+        )
+
+
+def remove_old_files(directory: Path, cutoff: float, removable: Callable[[Path], bool]) -> int:
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for path in directory.iterdir():
+        try:
+            if removable(path) and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+    return removed

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from capi_packages.auth.permissions import Permissions
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, PresignsDownloads
 from capi_packages.blobstore.base import Blobstore as BlobstoreProtocol
 from capi_packages.blobstore.keys import package_key
 from capi_packages.console import views
@@ -192,9 +192,8 @@ def package_download(
     """The whole zip, by the same signed URL `GET /v3/packages/{guid}/download` redirects to."""
     entries.readable_bits(session, _perms(request, session), guid, "download")
     ttl = settings.signed_url_ttl_seconds
-    presign = getattr(blobstore, "signed_url", None)
-    if presign is not None:
-        location = presign(package_key(guid), ttl, f"{guid}.zip")
+    if isinstance(blobstore, PresignsDownloads):
+        location = blobstore.signed_url(package_key(guid), ttl, f"{guid}.zip")
     else:
         location = urls(signer.sign(f"/blobs/packages/{guid}", ttl))
     return secure(RedirectResponse(location, status_code=303))

@@ -58,7 +58,7 @@ class EntryIndexes:
             with open(path, "rb") as f:
                 return read_index(f, hash_up_to=self.hash_up_to)
         # A remote store streams; the central directory sits at the end, so spool the zip first.
-        with tempfile.TemporaryFile(dir=self.blobstore.staging_dir(), prefix=".index-") as spool:
+        with tempfile.TemporaryFile(dir=self.blobstore.scratch_dir(), prefix=".index-") as spool:
             with self.blobstore.open(key) as blob:
                 shutil.copyfileobj(blob, spool, MiB)
             spool.seek(0)

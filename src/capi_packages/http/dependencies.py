@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.auth.keys import SigningKey
@@ -19,7 +20,9 @@ from capi_packages.blobstore.base import Blobstore as BlobstoreProtocol
 from capi_packages.db.session import READ_ONLY
 from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.errors import NotAuthorized
+from capi_packages.http.access import USER_GUID
 from capi_packages.http.bodies import read_json
+from capi_packages.metrics.registry import Metrics
 from capi_packages.settings import Settings
 from capi_packages.urls import UrlBuilder
 from capi_packages.users.service import record_token_user
@@ -60,6 +63,7 @@ def get_claims(request: Request) -> Claims:
     """Authenticate, then apply CC's scope gate: reads need a read scope, everything else write."""
     verifier: TokenVerifier = request.app.state.token_verifier
     claims = verifier.verify_header(request.headers.get("authorization"))
+    request.scope[USER_GUID] = claims.user_id
     if request.method in ("GET", "HEAD"):
         if not claims.has_read_scope:
             raise NotAuthorized()
@@ -132,7 +136,20 @@ def get_entry_indexes(request: Request) -> EntryIndexes:
     return indexes
 
 
+def get_engine(request: Request) -> Engine:
+    """For the readiness probe, which asks the database itself rather than through a request's session."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 Blobstore = Annotated[BlobstoreProtocol, Depends(get_blobstore)]
+DbEngine = Annotated[Engine, Depends(get_engine)]
+AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 Signer = Annotated[UrlSigner, Depends(get_url_signer)]
 Secrets = Annotated[SecretBox, Depends(get_secret_box)]
 TokenSigningKey = Annotated[SigningKey, Depends(get_signing_key)]

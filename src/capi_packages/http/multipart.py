@@ -1,4 +1,7 @@
-"""Streams an upload form: the `bits` part goes to a staging file as it arrives, hashed on the way.
+"""Streams an upload form: the `bits` part goes into the blobstore's staging as it arrives, hashed on the way.
+
+On S3 that is a multipart upload fed part by part; reading the body waits while a part is in
+flight, so a request holds about two parts in memory whatever the upload's size.
 
 Every part is bounded before it is read: the number of parts, each part's headers, each text part
 (`resources` gets the JSON body limit, any other field a small one) and the whole body.
@@ -6,15 +9,16 @@ Every part is bounded before it is read: the number of parts, each part's header
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
 
+from capi_packages.blobstore.base import StagedUpload, Staging
 from capi_packages.errors import ApiError, BlobstoreUnavailable, MessageParseError, PayloadTooLarge
 from capi_packages.http.bodies import refuse_declared_over, too_large
 
@@ -35,11 +39,16 @@ class StoppedAtFile(Exception):
 
 @dataclass
 class StagedFile:
-    path: Path
+    upload: StagedUpload
     size: int
     sha1: str
     sha256: str
     filename: str | None
+
+    @property
+    def name(self) -> str:
+        """The staged upload's name, which the job's payload carries."""
+        return self.upload.name
 
 
 @dataclass
@@ -50,15 +59,16 @@ class UploadForm:
     stopped_at_file: str | None = None
 
     def discard(self) -> None:
+        """Drop what was staged (without blocking: on S3 the delete runs in the background)."""
         for staged in self.files.values():
-            staged.path.unlink(missing_ok=True)
+            staged.upload.abort()
 
 
 class _Collector:
-    """python-multipart callbacks: headers name the part; file parts stream to disk."""
+    """python-multipart callbacks: headers name the part; file parts stream into staging."""
 
-    def __init__(self, staging_dir: Path, stop_at_file: bool) -> None:
-        self.staging_dir = staging_dir
+    def __init__(self, staging: Staging | None, stop_at_file: bool) -> None:
+        self.staging = staging
         self.stop_at_file = stop_at_file
         self.form = UploadForm()
         self._parts = 0
@@ -69,8 +79,9 @@ class _Collector:
         self._name: str | None = None
         self._filename: str | None = None
         self._text = bytearray()
-        self._file: Any = None
-        self._file_path: Path | None = None
+        self._file: StagedUpload | None = None
+        # File parts whose bytes are all in, waiting for finish() (which may block: run off the loop).
+        self.ended: list[tuple[str, StagedFile]] = []
         self._file_size = 0
         self._sha1: Any = None
         self._sha256: Any = None
@@ -120,8 +131,8 @@ class _Collector:
             if self.stop_at_file:
                 self.form.stopped_at_file = self._name
                 raise StoppedAtFile()
-            self._file_path = self.staging_dir / f"upload-{uuid.uuid4().hex}"
-            self._file = open(self._file_path, "wb")  # noqa: SIM115 (closed by _part_end or close())
+            assert self.staging is not None
+            self._file = self.staging.open_upload()
             self._file_size = 0
             # Hashed on the way in: an upload stored verbatim needs no second read.
             self._sha1, self._sha256 = hashlib.sha1(usedforsecurity=False), hashlib.sha256()
@@ -141,28 +152,39 @@ class _Collector:
     def _part_end(self) -> None:
         assert self._name is not None
         if self._file is not None:
-            self._file.close()
-            assert self._file_path is not None
-            previous = self.form.files.get(self._name)
-            if previous is not None:
-                previous.path.unlink(missing_ok=True)
-            self.form.files[self._name] = StagedFile(
-                self._file_path, self._file_size, self._sha1.hexdigest(), self._sha256.hexdigest(), self._filename
+            staged = StagedFile(
+                self._file, self._file_size, self._sha1.hexdigest(), self._sha256.hexdigest(), self._filename
             )
+            self.ended.append((self._name, staged))
             self._file = None
         else:
             self.form.fields[self._name] = self._text.decode("utf-8", "replace")
 
+    def backlog(self) -> Any:
+        return self._file.backlog() if self._file is not None else None
+
+    async def finish_ended(self) -> None:
+        while self.ended:
+            name, staged = self.ended[0]
+            await run_in_threadpool(staged.upload.finish)
+            self.ended.pop(0)
+            previous = self.form.files.get(name)
+            if previous is not None:
+                previous.upload.abort()
+            self.form.files[name] = staged
+
     def abort(self) -> None:
         if self._file is not None:
-            self._file.close()
-        if self._file_path is not None:
-            self._file_path.unlink(missing_ok=True)
+            self._file.abort()
+            self._file = None
+        for _name, staged in self.ended:
+            staged.upload.abort()
+        self.ended = []
         self.form.discard()
 
 
 async def read_upload_form(
-    request: Request, staging_dir: Path, max_bytes: int, *, stop_at_file: bool = False
+    request: Request, staging: Staging | None, max_bytes: int, *, stop_at_file: bool = False
 ) -> UploadForm:
     """Read a multipart body, never holding a file part in memory; bounded by max_bytes.
 
@@ -174,9 +196,7 @@ async def read_upload_form(
     if content_type != b"multipart/form-data" or not boundary:
         raise MessageParseError()
     refuse_declared_over(request, max_bytes)
-    if not stop_at_file:
-        staging_dir.mkdir(parents=True, exist_ok=True)
-    collector = _Collector(staging_dir, stop_at_file)
+    collector = _Collector(staging, stop_at_file)
     parser = MultipartParser(boundary, collector.callbacks())
     received = 0
     try:
@@ -185,7 +205,13 @@ async def read_upload_form(
             if received > max_bytes:
                 raise too_large(max_bytes)
             parser.write(chunk)
+            while (backlog := collector.backlog()) is not None:
+                # A part is still going up: wait before reading more (memory stays bounded).
+                await asyncio.wrap_future(backlog)
+            if collector.ended:
+                await collector.finish_ended()
         parser.finalize()
+        await collector.finish_ended()
     except StoppedAtFile:
         return collector.form
     except ApiError:

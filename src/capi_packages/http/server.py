@@ -52,6 +52,8 @@ def server_config(app: Any, settings: Settings) -> uvicorn.Config:
         timeout_keep_alive=settings.http_keep_alive_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         log_level=settings.log_level.lower(),
+        # uvicorn's own lines go through the root handler, in the format CAPI_LOG_FORMAT chose.
+        log_config=None,
         access_log=False,
         server_header=False,
     )

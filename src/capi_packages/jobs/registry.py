@@ -22,7 +22,7 @@ class JobContext:
 
     @property
     def work_dir(self) -> Path:
-        path = self.blobstore.staging_dir()
+        path = self.blobstore.scratch_dir()
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -48,6 +48,9 @@ class Registry:
 
     def get(self, operation: str) -> Handler | None:
         return self._handlers.get(operation)
+
+    def operations(self) -> list[str]:
+        return sorted(self._handlers)
 
 
 def payload_str(job: Job, key: str) -> str:

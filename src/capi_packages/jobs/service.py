@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from capi_packages.db.base import utcnow
@@ -54,3 +55,25 @@ def delete_old_jobs(session: Session, cutoff_days: int) -> int:
     cutoff = utcnow() - timedelta(days=cutoff_days)
     result = session.execute(delete(Job).where(Job.created_at < cutoff, Job.state != JobState.PROCESSING))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass
+class QueueCounts:
+    """Per operation (CC's queue label): never picked up, ready to run now, failed."""
+
+    length: dict[str, int] = field(default_factory=dict)
+    load: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+
+
+def queue_counts(session: Session) -> QueueCounts:
+    running = Job.state == JobState.PROCESSING
+    counts = QueueCounts()
+    for target, where in (
+        (counts.length, (running, Job.attempts == 0)),
+        (counts.load, (running, Job.locked_at.is_(None), Job.run_at <= utcnow())),
+        (counts.failed, (Job.state == JobState.FAILED,)),
+    ):
+        rows = session.execute(select(Job.operation, func.count()).where(*where).group_by(Job.operation))
+        target.update({operation: count for operation, count in rows})
+    return counts

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.blobstore.base import Blobstore
 from capi_packages.db.base import utcnow
 from capi_packages.errors import ApiError, BlobstoreUnavailable, JobTimeout, UnknownError
+from capi_packages.jobs.handback import CommitFence, HandedBack, hand_back
 from capi_packages.jobs.models import Job, JobState
-from capi_packages.jobs.registry import JobContext, Registry
+from capi_packages.jobs.registry import Handler, JobContext, Registry
 from capi_packages.jobs.service import delete_old_jobs
 from capi_packages.jobs.wakeup import Wakeup
+from capi_packages.metrics.registry import Metrics
 from capi_packages.settings import Settings
 
 log = logging.getLogger("capi_packages.jobs")
@@ -27,6 +30,7 @@ log = logging.getLogger("capi_packages.jobs")
 # A running job's claim is refreshed this often; a claim older than the lease means its worker died.
 HEARTBEAT = timedelta(seconds=10)
 MAINTENANCE_INTERVAL = timedelta(hours=1)
+SWEEP_INTERVAL = timedelta(seconds=60)
 
 
 class Worker:
@@ -37,14 +41,18 @@ class Worker:
         blobstore: Blobstore,
         registry: Registry,
         worker_id: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.blobstore = blobstore
         self.registry = registry
+        self.metrics = metrics or Metrics()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The job this worker is running, and the fence its sessions commit through.
+        self._current: tuple[Job, CommitFence] | None = None
         self.wakeup = Wakeup(sessions)
         self.lease = timedelta(seconds=settings.worker_lease_seconds)
         self.heartbeat = min(HEARTBEAT, self.lease / 3)
@@ -112,23 +120,13 @@ class Worker:
                     log.exception("maintenance task %s failed", getattr(task, "__name__", task))
 
     def sweep_staging(self) -> int:
-        """Remove staged uploads nobody will process: the request died, or its job is finished."""
-        staging = self.blobstore.staging_dir()
-        if not staging.is_dir():
-            return 0
+        """Remove staged uploads nobody will process (the request died, or its job is finished), and
+        unfinished ones a crashed process left (an S3 multipart upload, a job's scratch file)."""
         with self.sessions() as session:
             payloads = session.scalars(select(Job.payload).where(Job.state == JobState.PROCESSING)).all()
-        owned = {p.get("staged") for p in payloads if isinstance(p, dict)}
-        cutoff = time.time() - self.settings.staging_max_age_seconds
-        removed = 0
-        for path in staging.iterdir():
-            try:
-                if path.name not in owned and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-        return removed
+        owned = {str(p["staged"]) for p in payloads if isinstance(p, dict) and p.get("staged")}
+        swept = self.blobstore.staging.sweep(owned, self.settings.staging_max_age_seconds)
+        return swept.staged + swept.incomplete + swept.scratch
 
     # --- running ------------------------------------------------------------------------------
     def run_one(self) -> bool:
@@ -136,14 +134,28 @@ class Worker:
         if job is None:
             return False
         handler = self.registry.get(job.operation)
-        heartbeat = _Heartbeat(self.sessions, job.id, self.heartbeat)
+        fence = CommitFence()
+        self._current = (job, fence)
+        try:
+            self._run_claimed(job, handler, fence)
+        except HandedBack:
+            log.info("job %s (%s) was handed back at shutdown", job.guid, job.operation)
+        finally:
+            self._current = None
+        return True
+
+    def _run_claimed(self, job: Job, handler: Handler | None, fence: CommitFence) -> None:
+        heartbeat = _Heartbeat(self.sessions, job.id, self.heartbeat, self.worker_id)
         heartbeat.start()
+        started = time.monotonic()
+        labels = (job.operation, self.worker_id)
+        self.metrics.job_pickup_delay.labels(*labels).observe(max(0.0, (utcnow() - job.run_at).total_seconds()))
         error: ApiError | None = None
         retryable = False
         try:
             if handler is None:
                 raise RuntimeError(f"no handler for job operation {job.operation!r}")
-            with self.sessions() as session:
+            with fence.guard(self.sessions()) as session:
                 ctx = JobContext(session, self.settings, self.blobstore)
                 live = session.get(Job, job.id)
                 assert live is not None
@@ -152,6 +164,8 @@ class Worker:
                 session.commit()
                 handler.run(ctx, live)
                 session.commit()
+        except HandedBack:
+            raise
         except ApiError as e:
             log.info("job %s (%s) failed: %s", job.guid, job.operation, e.detail)
             error = e
@@ -164,12 +178,17 @@ class Worker:
             error, retryable = UnknownError(), True
         finally:
             heartbeat.stop()
+            self.metrics.job_duration.labels(*labels).observe(time.monotonic() - started)
+        outcome = (
+            "COMPLETE" if error is None else ("RETRY" if retryable and job.attempts < job.max_attempts else "FAILED")
+        )
+        self.metrics.jobs_finished.labels(job.operation, outcome).inc()
+        log.info("job %s (%s) %s after %.1f s", job.guid, job.operation, outcome, time.monotonic() - started)
         # API errors are verdicts on the input (a bad zip stays bad): only surprises are retried.
         if error is not None and retryable and job.attempts < job.max_attempts:
-            self._retry(job.id, error)
+            self._retry(job.id, error, fence)
         else:
-            self._finish(job.id, error=error, give_up_reason=error.detail if error else None)
-        return True
+            self._finish(job.id, error=error, give_up_reason=error.detail if error else None, fence=fence)
 
     def run_pending(self, limit: int = 1000) -> int:
         """Drain the queue in this thread (tests and `worker --once`)."""
@@ -178,8 +197,8 @@ class Worker:
             count += 1
         return count
 
-    def _retry(self, job_id: int, error: ApiError) -> None:
-        with self.sessions() as session, session.begin():
+    def _retry(self, job_id: int, error: ApiError, fence: CommitFence) -> None:
+        with fence.guard(self.sessions()) as session, session.begin():
             job = session.get(Job, job_id)
             if job is not None:
                 job.locked_by = job.locked_at = None
@@ -187,8 +206,11 @@ class Worker:
                 job.errors = [error.to_dict()]
                 job.updated_at = utcnow()
 
-    def _finish(self, job_id: int, *, error: ApiError | None, give_up_reason: str | None) -> None:
-        with self.sessions() as session, session.begin():
+    def _finish(
+        self, job_id: int, *, error: ApiError | None, give_up_reason: str | None, fence: CommitFence | None = None
+    ) -> None:
+        session = self.sessions() if fence is None else fence.guard(self.sessions())
+        with session, session.begin():
             job = session.get(Job, job_id)
             # Already finished elsewhere (timed out, or given up by another worker's recovery).
             if job is None or job.state != JobState.PROCESSING:
@@ -217,11 +239,35 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="capi-worker", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10) -> None:
+    def stop(self, timeout: float = 10) -> bool:
+        """Stop claiming; give a running job `timeout` seconds to finish, then hand it back.
+
+        True when a job was handed back (another worker may start it at once)."""
         self._stop.set()
         self.wakeup.stop()
         if self._thread is not None:
             self._thread.join(timeout)
+        current = self._current
+        if current is None:
+            return False
+        job, fence = current
+        fence.close()
+        released = hand_back(self.sessions, job.id, self.worker_id)
+        if released:
+            log.warning("job %s (%s) still running at shutdown: handed back", job.guid, job.operation)
+        return released
+
+    def run_until_signalled(self, grace: float) -> None:
+        """The `worker` command: run in a thread until SIGTERM or SIGINT, then stop (bounded by grace)."""
+        signalled = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: signalled.set())
+        self.start()
+        while not signalled.wait(1):
+            if self._thread is not None and not self._thread.is_alive():
+                return
+        log.info("worker %s stopping", self.worker_id)
+        self.stop(grace)
 
     def run_forever(self) -> None:
         self.wakeup.start()
@@ -233,13 +279,17 @@ class Worker:
     def _loop(self) -> None:
         last_recovery = utcnow() - self.lease
         last_maintenance = utcnow() - MAINTENANCE_INTERVAL
+        last_sweep = utcnow() - SWEEP_INTERVAL
         while not self._stop.is_set():
             try:
                 if utcnow() - last_recovery >= self.heartbeat:
                     self.recover_stale()
                     self.enforce_timeout()
-                    self.sweep_staging()
                     last_recovery = utcnow()
+                if utcnow() - last_sweep >= SWEEP_INTERVAL:
+                    # Listing a bucket's staging area is not free: not at every heartbeat.
+                    self.sweep_staging()
+                    last_sweep = utcnow()
                 if utcnow() - last_maintenance >= MAINTENANCE_INTERVAL:
                     self.maintain()
                     last_maintenance = utcnow()
@@ -251,8 +301,8 @@ class Worker:
 
 
 class _Heartbeat:
-    def __init__(self, sessions: sessionmaker[Session], job_id: int, interval: timedelta) -> None:
-        self.sessions, self.job_id, self.interval = sessions, job_id, interval
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, interval: timedelta, worker_id: str) -> None:
+        self.sessions, self.job_id, self.interval, self.worker_id = sessions, job_id, interval, worker_id
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{job_id}")
 
@@ -269,7 +319,8 @@ class _Heartbeat:
                 with self.sessions() as session, session.begin():
                     session.execute(
                         update(Job)
-                        .where(Job.id == self.job_id, or_(Job.locked_at.is_not(None)))
+                        # Only this worker's claim: a handed-back job may be another's by now.
+                        .where(Job.id == self.job_id, Job.locked_by == self.worker_id)
                         .values(locked_at=utcnow())
                     )
             except Exception:

@@ -5,7 +5,6 @@ With a store that presigns its own URLs (S3) the redirect goes straight to the s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
@@ -13,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from capi_packages.audit_events import recorder
-from capi_packages.blobstore.base import BlobNotFound
+from capi_packages.blobstore.base import BlobNotFound, PresignsDownloads
 from capi_packages.blobstore.keys import package_key
 from capi_packages.errors import (
     ApiError,
@@ -25,7 +24,16 @@ from capi_packages.errors import (
 from capi_packages.features import require_app_bits_upload
 from capi_packages.http import request_bodies as bodies
 from capi_packages.http.bodies import MAX_JSON_BODY, read_json, read_urlencoded, refuse_declared_over
-from capi_packages.http.dependencies import AppSettings, Blobstore, DbSession, Perms, Signer, Urls, writes_on_get
+from capi_packages.http.dependencies import (
+    AppMetrics,
+    AppSettings,
+    Blobstore,
+    DbSession,
+    Perms,
+    Signer,
+    Urls,
+    writes_on_get,
+)
 from capi_packages.http.files import ZeroCopyFileResponse
 from capi_packages.http.multipart import UploadForm, read_upload_form
 from capi_packages.http.openapi import query_parameters, responses
@@ -46,9 +54,7 @@ router = APIRouter()
 async def _read_form(request: Request, settings: Any, blobstore: Any, *, stop_at_file: bool = False) -> UploadForm:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/"):
-        return await read_upload_form(
-            request, blobstore.staging_dir(), settings.max_upload_size, stop_at_file=stop_at_file
-        )
+        return await read_upload_form(request, blobstore.staging, settings.max_upload_size, stop_at_file=stop_at_file)
     # CC also takes the form's fields as JSON or url-encoded (resources-only uploads).
     if content_type.startswith("application/x-www-form-urlencoded"):
         return UploadForm(fields=await read_urlencoded(request, MAX_JSON_BODY))
@@ -72,7 +78,7 @@ async def _body_error_before(request: Request, settings: Any, blobstore: Any, re
     return refusal
 
 
-_UNREAD_FILE = StagedBits(Path(), "", "")
+_UNREAD_FILE = StagedBits("", "", "")
 
 
 @router.post("/v3/packages/{guid}/upload", openapi_extra=bodies.UPLOAD, responses=responses(502))
@@ -84,6 +90,7 @@ async def upload_package_bits(
     settings: AppSettings,
     urls: Urls,
     blobstore: Blobstore,
+    metrics: AppMetrics,
 ) -> Any:
     # Everything the headers and the URL can decide is decided before a byte of the body is read.
     refuse_declared_over(request, settings.max_upload_size)
@@ -97,8 +104,10 @@ async def upload_package_bits(
         await run_in_threadpool(session.rollback)
     form = await _read_form(request, settings, blobstore)
     staged = form.files.get("bits")
+    if staged is not None:
+        metrics.upload_bytes.inc(staged.size)
     try:
-        bits = StagedBits(staged.path, staged.sha1, staged.sha256) if staged else None
+        bits = StagedBits(staged.name, staged.sha1, staged.sha256) if staged else None
         message = parse_upload_message(form.fields, bits)
         pkg = await run_in_threadpool(accept_upload, session, perms, guid, message)
         await run_in_threadpool(session.commit)
@@ -138,10 +147,10 @@ def download_package_bits(
     recorder.record_package_download(session, perms.claims, pkg, app)
     if settings.download_mode == "stream":
         return _zip_response(blobstore, key, pkg.guid)
-    presign = getattr(blobstore, "signed_url", None)
-    if presign is not None:
+    if isinstance(blobstore, PresignsDownloads):
         # As CC does with fog: the client fetches from the store itself, with no token.
-        return RedirectResponse(presign(key, settings.signed_url_ttl_seconds, f"{pkg.guid}.zip"), status_code=302)
+        location = blobstore.signed_url(key, settings.signed_url_ttl_seconds, f"{pkg.guid}.zip")
+        return RedirectResponse(location, status_code=302)
     signed = signer.sign(f"/blobs/packages/{pkg.guid}", settings.signed_url_ttl_seconds)
     return RedirectResponse(urls(signed), status_code=302)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from capi_packages.db.listing import count_rows, fetch_page, label_clauses, label_count, timestamp_clauses
@@ -91,3 +91,8 @@ def older_valid_packages(session: Session, app_guid: str, keep: int) -> list[Pac
         .order_by(Package.created_at.desc(), Package.id.desc())
     ).all()
     return list(rows[keep:]) if len(rows) > keep else []
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Package.state, func.count()).group_by(Package.state))
+    return {str(state): int(count) for state, count in rows}

@@ -188,3 +188,9 @@ def expire_old_packages(session: Session, settings: Settings, app_guid: str) -> 
         if pkg.package_hash is not None or pkg.sha256_checksum is not None:
             enqueue(session, "package.delete_expired_blob", {"guid": pkg.guid}, max_attempts=3)
     return expired
+
+
+def count_packages_by_state(session: Session) -> dict[str, int]:
+    counts = {state.value: 0 for state in PackageState}
+    counts.update(repository.count_by_state(session))
+    return counts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,7 +24,9 @@ PROCESS_UPLOAD = "package.process_upload"
 
 @dataclass(frozen=True)
 class StagedBits:
-    path: Path
+    """An upload in the blobstore's staging, by name, with the hashes taken as it arrived."""
+
+    name: str
     sha1: str
     sha256: str
 
@@ -103,7 +104,7 @@ def accept_upload(session: Session, perms: Permissions, guid: str, message: Uplo
         PROCESS_UPLOAD,
         {
             "guid": locked.guid,
-            "staged": bits.path.name if bits else None,
+            "staged": bits.name if bits else None,
             "staged_sha1": bits.sha1 if bits else None,
             "staged_sha256": bits.sha256 if bits else None,
             "resources": message.resources,

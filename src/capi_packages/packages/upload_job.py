@@ -40,18 +40,21 @@ class UploadRequest:
     """What the accepted upload asked for, as the job's payload holds it."""
 
     guid: str
+    # The staged upload's name, and the local file holding it while the job runs.
+    staged_name: str | None
     staged: Path | None
     staged_sha1: str | None
     staged_sha256: str | None
     resources: list[dict[str, Any]]
 
     @classmethod
-    def from_job(cls, ctx: JobContext, job: Job) -> UploadRequest:
+    def from_job(cls, job: Job, staged: Path | None) -> UploadRequest:
         payload = job.payload or {}
         sha1, sha256 = payload.get("staged_sha1"), payload.get("staged_sha256")
         return cls(
             guid=payload_str(job, "guid"),
-            staged=staged_path(ctx, job),
+            staged_name=staged_name(job),
+            staged=staged,
             staged_sha1=sha1 if isinstance(sha1, str) else None,
             staged_sha256=sha256 if isinstance(sha256, str) else None,
             resources=list(payload.get("resources") or []),
@@ -65,16 +68,26 @@ class StoredPackage:
     tree: str | None = None  # its tree digest, when every file's sha1 is known
 
 
-def staged_path(ctx: JobContext, job: Job) -> Path | None:
+def staged_name(job: Job) -> str | None:
     name = (job.payload or {}).get("staged")
-    return ctx.work_dir / name if isinstance(name, str) else None
+    return name if isinstance(name, str) else None
 
 
 def process_upload(ctx: JobContext, job: Job) -> None:
-    request = UploadRequest.from_job(ctx, job)
+    name = staged_name(job)
+    if name is None:
+        _process_upload(ctx, UploadRequest.from_job(job, None))
+        return
+    # The staged upload as a file on this machine while the job runs: on S3 it is fetched from the
+    # bucket (a zip is read out of order), so the API host that took the request needs no part in it.
+    with ctx.blobstore.staging.local_file(name) as staged:
+        _process_upload(ctx, UploadRequest.from_job(job, staged))
+
+
+def _process_upload(ctx: JobContext, request: UploadRequest) -> None:
     fold_case = _begin(ctx, request)
     if fold_case is None:
-        _discard(request.staged)
+        _discard(ctx, request.staged_name)
         return
     pool = ResourcePool(ctx.session, ctx.blobstore, ctx.settings)
     try:
@@ -87,10 +100,10 @@ def process_upload(ctx: JobContext, job: Job) -> None:
         stored = replace(stored, tree=tree_digest(tree) if tree is not None else None)
     except ApiError as e:
         _fail(ctx, request.guid, e.detail)
-        _discard(request.staged)
+        _discard(ctx, request.staged_name)
         raise
     _mark_ready(ctx, request.guid, stored)
-    _discard(request.staged)
+    _discard(ctx, request.staged_name)
 
 
 def _begin(ctx: JobContext, request: UploadRequest) -> bool | None:
@@ -139,13 +152,15 @@ def _store(
     key = package_key(request.guid)
     if (
         request.staged is not None
+        and request.staged_name is not None
         and request.staged_sha1 is not None
         and request.staged_sha256 is not None
         and not cached
         and entries
         and not any(e.is_dir for e in entries)
     ):
-        ctx.blobstore.put_file(key, request.staged)
+        # As it was uploaded, from staging: a hard link on the local store, a server-side copy on S3.
+        ctx.blobstore.staging.store_as(request.staged_name, key)
         return StoredPackage(request.staged_sha1, request.staged_sha256)
     out = ctx.work_dir / f"package-{request.guid}-{uuid.uuid4().hex}.zip"
     try:
@@ -198,12 +213,12 @@ def give_up_upload(ctx: JobContext, job: Job, reason: str) -> None:
     if pkg is not None and pkg.state == PackageState.PROCESSING_UPLOAD:
         pkg.mark_failed(f"The app upload could not be processed: {reason}")
         expire_old_packages(ctx.session, ctx.settings, pkg.app_guid)
-    _discard(staged_path(ctx, job))
+    _discard(ctx, staged_name(job))
 
 
-def _discard(path: Path | None) -> None:
-    if path is not None:
-        path.unlink(missing_ok=True)
+def _discard(ctx: JobContext, name: str | None) -> None:
+    if name is not None:
+        ctx.blobstore.staging.discard(name)
 
 
 def register(registry: Registry) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,3 +35,9 @@ def delete_entries(session: Session, sha1s: Iterable[str]) -> None:
     wanted = list(sha1s)
     if wanted:
         session.execute(delete(ResourcePoolEntry).where(ResourcePoolEntry.sha1.in_(wanted)))
+
+
+def totals(session: Session) -> tuple[int, int]:
+    """Entries and bytes the pool holds."""
+    entries, size = session.execute(select(func.count(), func.coalesce(func.sum(ResourcePoolEntry.size), 0))).one()
+    return int(entries), int(size)

@@ -91,3 +91,8 @@ def _write_blob(src: BinaryIO, entry: ScannedEntry, dest: Path) -> None:
             writer.write(chunk)
             left -= len(chunk)
         writer.finish(entry.method, entry.crc, entry.size)
+
+
+def pool_size(session: Session) -> tuple[int, int]:
+    """Entries and bytes the resource pool holds (for the metrics)."""
+    return repository.totals(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from capi_packages.db.registry import metadata
+from capi_packages.schema import metadata
 
 config = context.config
 

@@ -1,4 +1,7 @@
-"""Imports every model module so Base.metadata is complete (for Alembic and the tests)."""
+"""Every feature's models, so that Base.metadata is complete (for Alembic and the tests).
+
+It lives above the features, not in db/: the database floor knows no feature.
+"""
 
 from capi_packages.audit_events import models as _audit_events  # noqa: F401
 from capi_packages.db.base import Base

@@ -1,0 +1,1 @@
+"""Liveness, readiness and the start-up checks of serve and worker."""
