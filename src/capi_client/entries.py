@@ -11,16 +11,8 @@ from urllib.parse import quote
 import httpx
 
 from capi_client.errors import error_from_response
-from capi_client.models import _dict_field
+from capi_client.models import _dict_field, _dig
 from capi_client.transfer import save_response
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from capi_client.filters import Filter, format_value, to_query
-from capi_client.models import _dict_field, _dig, _hrefs, parse_timestamp
+from capi_client.models import ResourceList, _dict_field, _dig, _hrefs, parse_timestamp
 
 
 class AuditEventFilters(TypedDict, total=False):
@@ -92,33 +92,12 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
-class AuditEventList:
+class AuditEventList(ResourceList[AuditEvent]):
     """One page of audit events; `next_url` is the server's `pagination.next.href`, used verbatim."""
 
-    resources: tuple[AuditEvent, ...]
-    total_results: int
-    total_pages: int
-    next_url: str | None = None
-    previous_url: str | None = None
-    raw: dict[str, Any] = _dict_field()
-
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> AuditEventList:
-        pagination = data.get("pagination") or {}
-        return cls(
-            resources=tuple(AuditEvent.from_json(e) for e in data.get("resources") or ()),
-            total_results=int(pagination.get("total_results") or 0),
-            total_pages=int(pagination.get("total_pages") or 0),
-            next_url=_dig(pagination, "next", "href"),
-            previous_url=_dig(pagination, "previous", "href"),
-            raw=dict(data),
-        )
-
-    def __iter__(self) -> Iterator[AuditEvent]:
-        return iter(self.resources)
-
-    def __len__(self) -> int:
-        return len(self.resources)
+    def _parse(cls, data: Mapping[str, Any]) -> AuditEvent:
+        return AuditEvent.from_json(data)
 
 
 class AuditEventCalls:

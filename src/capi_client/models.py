@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 # Final states: polling stops once a package reaches one of them.
 PACKAGE_FINAL_STATES = frozenset({"READY", "FAILED", "EXPIRED"})
@@ -21,6 +21,9 @@ def parse_timestamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+ItemT = TypeVar("ItemT")
 
 
 def _dig(data: Any, *keys: str) -> Any:
@@ -97,10 +100,12 @@ class Package:
 
 
 @dataclass(frozen=True)
-class PackageList:
-    """One page of packages; `next_url` is the server's `pagination.next.href`, used verbatim."""
+class ResourceList(Generic[ItemT]):
+    """One page of a CC list; `next_url` is the server's `pagination.next.href`, used verbatim.
 
-    resources: tuple[Package, ...]
+    A subclass names how one resource is read (`_parse`), and is the public name of its list."""
+
+    resources: tuple[ItemT, ...]
     total_results: int
     total_pages: int
     next_url: str | None = None
@@ -108,10 +113,10 @@ class PackageList:
     raw: dict[str, Any] = _dict_field()
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PackageList:
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
         pagination = data.get("pagination") or {}
         return cls(
-            resources=tuple(Package.from_json(p) for p in data.get("resources") or ()),
+            resources=tuple(cls._parse(r) for r in data.get("resources") or ()),
             total_results=int(pagination.get("total_results") or 0),
             total_pages=int(pagination.get("total_pages") or 0),
             next_url=_dig(pagination, "next", "href"),
@@ -119,11 +124,24 @@ class PackageList:
             raw=dict(data),
         )
 
-    def __iter__(self) -> Iterator[Package]:
+    @classmethod
+    def _parse(cls, data: Mapping[str, Any]) -> ItemT:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[ItemT]:
         return iter(self.resources)
 
     def __len__(self) -> int:
         return len(self.resources)
+
+
+@dataclass(frozen=True)
+class PackageList(ResourceList[Package]):
+    """One page of packages; `next_url` is the server's `pagination.next.href`, used verbatim."""
+
+    @classmethod
+    def _parse(cls, data: Mapping[str, Any]) -> Package:
+        return Package.from_json(data)
 
 
 @dataclass(frozen=True)
