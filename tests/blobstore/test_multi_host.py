@@ -101,8 +101,9 @@ class Deployment:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    def start(self, name: str, *args: str, **extra: str) -> Proc:
-        data_dir = self.base / name
+    def start(self, name: str, *args: str, host: str | None = None, **extra: str) -> Proc:
+        """A process named `name`, on the host (its data dir) of that name unless `host` says another."""
+        data_dir = self.base / (host or name)
         data_dir.mkdir(exist_ok=True)
         log = self.base / f"{name}.log"
         with open(log, "wb") as out:
@@ -316,7 +317,8 @@ def test_two_api_hosts_and_two_workers_share_only_postgresql_and_the_bucket(tmp_
         assert handed_job["locked_by"] is None  # free for the next worker now
         assert handed_job["attempts"] == 0  # the interrupted run is not counted
         assert "handed back" in survivor.log_text()
-        d.start("worker3", "worker")
+        # The killed worker's replacement, on its host: it clears what the killed one had on disk.
+        d.start("worker3", "worker", host=victim.name)
         pkg = client.wait_ready(handed, timeout=180)
         assert pkg["data"]["checksum"]["value"] == hashlib.sha256(handed_zip).hexdigest()
 
@@ -326,7 +328,8 @@ def test_two_api_hosts_and_two_workers_share_only_postgresql_and_the_bucket(tmp_
         assert [j["guid"] for j in reruns] == [killed_job["guid"]]
         assert all(j["state"] == "COMPLETE" for j in all_jobs), [j for j in all_jobs if j["state"] != "COMPLETE"]
 
-        # Nothing left in staging: not in the bucket, not on any host's disk.
+        # Nothing left in staging: not in the bucket, not on any host's disk (live processes keep
+        # an empty scratch directory each).
         assert staging_objects(s3, bucket) == []
         assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
         for name in ("api1", "api2", "worker1", "worker2"):

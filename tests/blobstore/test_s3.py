@@ -52,7 +52,7 @@ def test_a_20_mb_writer_round_trip_goes_up_in_parts_and_reads_back_in_chunks(sto
         for i in range(0, len(data), 1024 * 1024):
             f.write(data[i : i + 1024 * 1024])
         assert not store.exists(KEY)  # nothing is visible before the block ends
-    assert list(staging.iterdir()) == []  # the spool file is gone
+    assert list(store.scratch_dir().iterdir()) == []  # the spool file is gone
     head = s3.head_object(Bucket=bucket, Key=PREFIX + KEY)
     assert head["ContentLength"] == len(data)
     assert head["ETag"].strip('"').endswith("-3")  # a multipart upload: 8 + 8 + 4 MiB
@@ -74,7 +74,7 @@ def test_a_writer_block_that_raises_stores_nothing_and_leaves_no_spool_file(stor
     with pytest.raises(RuntimeError):
         write_half_then_fail()
     assert not store.exists(KEY)
-    assert list(staging.iterdir()) == []
+    assert list(store.scratch_dir().iterdir()) == []
 
 
 def test_objects_live_under_the_prefix(store, s3, bucket):
@@ -98,8 +98,8 @@ def test_copy_of_a_blob_above_the_single_copy_limit_goes_in_parts(store, s3, buc
 def test_no_local_path_and_a_local_scratch_dir(store, staging):
     put(store, KEY, b"x")
     assert store.local_path(KEY) is None
-    assert store.scratch_dir() == staging
-    assert staging.is_dir()
+    assert store.scratch_dir().parent == staging
+    assert store.scratch_dir().is_dir()
 
 
 def test_a_presigned_url_downloads_without_credentials(store):
@@ -124,7 +124,7 @@ def test_the_factory_builds_the_configured_store(tmp_path, s3_server, bucket):
     local = make_blobstore(Settings(data_dir=tmp_path))
     assert isinstance(local, LocalBlobstore)
     assert local.staging.directory == tmp_path / "blobstore" / "staging"
-    assert local.scratch_dir() == tmp_path / "blobstore" / "tmp"
+    assert local.scratch_dir().parent == tmp_path / "blobstore" / "tmp"
     remote = make_blobstore(
         Settings(
             data_dir=tmp_path,
@@ -138,7 +138,7 @@ def test_the_factory_builds_the_configured_store(tmp_path, s3_server, bucket):
         )
     )
     assert isinstance(remote, S3Blobstore)
-    assert remote.scratch_dir() == tmp_path / "tmp"
+    assert remote.scratch_dir().parent == tmp_path / "tmp"
     assert remote.prefix == "p/"
     put(remote, KEY, b"via settings")
     assert remote.size(KEY) == len(b"via settings")

@@ -59,7 +59,7 @@ def fan_out(area: str, ident: str) -> str:
 
 def test_the_app_runs_on_the_s3_store(app, settings):
     assert isinstance(app.state.blobstore, S3Blobstore)
-    assert app.state.blobstore.scratch_dir() == settings.data_dir / "tmp"
+    assert app.state.blobstore.scratch_dir().parent == settings.data_dir / "tmp"
 
 
 def test_upload_process_and_download_through_a_presigned_s3_url(api, world, run_jobs, s3_server, s3, bucket, settings):
@@ -71,12 +71,12 @@ def test_upload_process_and_download_through_a_presigned_s3_url(api, world, run_
     assert staged.startswith(f"{PREFIX}staging/upload-")
     assert s3.get_object(Bucket=bucket, Key=staged)["Body"].read() == z
     assert not (settings.data_dir / "blobstore").exists()
-    assert [p for p in (settings.data_dir / "tmp").iterdir()] == []
+    assert [p for p in (settings.data_dir / "tmp").rglob("*") if not p.is_dir()] == []
     run_jobs()
     got = get_package(api, pkg["guid"])
     assert got["state"] == "READY", got
     assert object_keys(s3, bucket) == [fan_out("packages", pkg["guid"])]  # staging cleaned up
-    assert [p for p in (settings.data_dir / "tmp").iterdir()] == []
+    assert [p for p in (settings.data_dir / "tmp").rglob("*") if not p.is_dir()] == []
 
     r = api.client.get(f"/v3/packages/{pkg['guid']}/download", headers=api.admin, follow_redirects=False)
     assert r.status_code == 302, r.text

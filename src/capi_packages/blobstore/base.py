@@ -100,8 +100,9 @@ class Blobstore(Protocol):
         """The blob's file on this machine, when the backend has one (for sendfile and Range)."""
 
     def scratch_dir(self) -> Path:
-        """A directory on this machine for a job's or a request's temporary files (on the blobs'
-        filesystem where there is one, so that move_in is a rename)."""
+        """This process's own directory on this machine for a job's or a request's temporary files
+        (on the blobs' filesystem where there is one, so that move_in is a rename). It goes when the
+        store is closed; a killed process's is removed by the next store opened on the host."""
 
     def check(self, *, write: bool = False) -> None:
         """Raise BlobstoreFailure, saying what is wrong in one line, unless the store answers (and,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure, SweepResult
+from capi_packages.blobstore.scratch import ScratchArea
 
 STAGED_PREFIX = "upload-"
 
@@ -28,7 +29,7 @@ class LocalBlobstore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = root.resolve()
         self.staging = LocalStaging(self, root / "staging")
-        self.scratch_dir().mkdir(parents=True, exist_ok=True)
+        self.scratch = ScratchArea(root / "tmp")
 
     def _path(self, key: str) -> Path:
         # Checked by its spelling, not resolved: resolving costs a stat per path component, on
@@ -109,7 +110,7 @@ class LocalBlobstore:
         return path if path.is_file() else None
 
     def scratch_dir(self) -> Path:
-        return self.root / "tmp"
+        return self.scratch.path
 
     def check(self, *, write: bool = False) -> None:
         if not self.root.is_dir():
@@ -130,7 +131,7 @@ class LocalBlobstore:
         return str(self.root)
 
     def close(self) -> None:
-        pass
+        self.scratch.close()
 
 
 class _LocalUpload:
@@ -195,8 +196,13 @@ class LocalStaging:
             staged=remove_old_files(self.directory, cutoff, lambda p: p.name not in keep and p.name[0] != "."),
             # Uploads still being written are dot files; one untouched this long lost its request.
             incomplete=remove_old_files(self.directory, cutoff, lambda p: p.name[0] == "."),
-            scratch=remove_old_files(self._store.scratch_dir(), cutoff, lambda p: True),
+            scratch=sweep_scratch(self._store.scratch, cutoff),
         )
+
+
+def sweep_scratch(scratch: ScratchArea, cutoff: float) -> int:
+    """A job's file left in this process's directory, and every directory a dead process left."""
+    return remove_old_files(scratch.path, cutoff, lambda p: True) + scratch.reclaim()
 
 
 def remove_old_files(directory: Path, cutoff: float, removable: Callable[[Path], bool]) -> int:

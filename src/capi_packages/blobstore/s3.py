@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, cast
 
 from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure
 from capi_packages.blobstore.s3_staging import S3Staging, error_code, failures, is_missing
+from capi_packages.blobstore.scratch import ScratchArea
 
 MiB = 1024 * 1024
 MAX_SINGLE_COPY = 5 * 1024**3  # CopyObject's limit; larger objects are copied part by part
@@ -69,8 +70,7 @@ class S3Blobstore:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self._scratch = scratch_dir
-        self._scratch.mkdir(parents=True, exist_ok=True)
+        self.scratch = ScratchArea(scratch_dir)
         options: dict[str, Any] = {
             "signature_version": "s3v4",
             "s3": {"addressing_style": addressing_style},
@@ -113,7 +113,7 @@ class S3Blobstore:
     @contextmanager
     def writer(self, key: str) -> Iterator[BinaryIO]:
         # Spooled to local disk, uploaded on a clean exit; the temp file goes either way.
-        with tempfile.NamedTemporaryFile(dir=self._scratch, prefix=".s3-upload-") as f:
+        with tempfile.NamedTemporaryFile(dir=self.scratch_dir(), prefix=".s3-upload-") as f:
             yield cast(BinaryIO, f)
             self._upload(key, cast(BinaryIO, f))
 
@@ -198,7 +198,7 @@ class S3Blobstore:
         return None
 
     def scratch_dir(self) -> Path:
-        return self._scratch
+        return self.scratch.path
 
     def check(self, *, write: bool = False) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -246,6 +246,7 @@ class S3Blobstore:
     def close(self) -> None:
         self.staging.settle()
         self._parts.shutdown(wait=True)
+        self.scratch.close()
 
     def signed_url(self, key: str, ttl: int, filename: str) -> str:
         """A presigned GET URL: whoever holds it downloads the blob as `filename`, no token needed."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capi_packages.blobstore.base import BlobNotFound, BlobstoreFailure, SweepResult
-from capi_packages.blobstore.local import STAGED_PREFIX, remove_old_files
+from capi_packages.blobstore.local import STAGED_PREFIX, sweep_scratch
 
 if TYPE_CHECKING:
     from capi_packages.blobstore.s3 import S3Blobstore
@@ -190,7 +190,7 @@ class S3Staging:
         with failures():
             staged = self._delete_old_objects(area, keep, cutoff)
             incomplete = self._abort_old_uploads(area, cutoff)
-        scratch = remove_old_files(self.store.scratch_dir(), cutoff.timestamp(), lambda _path: True)
+        scratch = sweep_scratch(self.store.scratch, cutoff.timestamp())
         return SweepResult(staged=staged, incomplete=incomplete, scratch=scratch)
 
     def _delete_old_objects(self, area: str, keep: Collection[str], cutoff: datetime) -> int:
