@@ -22,7 +22,7 @@ from capi_packages.blobstore import make_blobstore
 from capi_packages.console import login_routes as console_login_routes
 from capi_packages.console import routes as console_routes
 from capi_packages.console.pages import HERE as CONSOLE_DIR
-from capi_packages.db.session import make_engine, make_sessionmaker
+from capi_packages.db.session import READ_ONLY, make_engine, make_sessionmaker
 from capi_packages.entries import routes as entry_routes
 from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.health import routes as health_routes
@@ -30,6 +30,7 @@ from capi_packages.http import docs, error_handlers, openapi
 from capi_packages.http.access import AccessMiddleware
 from capi_packages.http.head import HeadAsGet
 from capi_packages.http.request_id import RequestIdMiddleware
+from capi_packages.http.response_cache import ResponseCache
 from capi_packages.http.responses import CFJSONResponse as JSONResponse
 from capi_packages.jobs import routes as job_routes
 from capi_packages.jobs.registry import Registry
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     external_pem = settings.jwt_public_key_file.read_bytes() if settings.jwt_public_key_file else None
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_only_engine = engine.execution_options(**{READ_ONLY: True})
     app.state.sessionmaker = sessions
     app.state.blobstore = blobstore
     app.state.signing_key = signing_key
@@ -121,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.entry_indexes = EntryIndexes(blobstore)
     app.state.worker = worker
     app.state.metrics = metrics
+    app.state.list_cache = ResponseCache()
 
     error_handlers.install(app)
     openapi.install(app)

@@ -4,6 +4,7 @@ It lives above the features, not in db/: the database floor knows no feature.
 """
 
 from capi_packages.audit_events import models as _audit_events  # noqa: F401
+from capi_packages.db import changes as _changes  # noqa: F401
 from capi_packages.db.base import Base
 from capi_packages.jobs import models as _jobs  # noqa: F401
 from capi_packages.login import models as _login  # noqa: F401

@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/capi.db. PostgreSQL: postgresql+psycopg://…"
     )
+    database_pool_size: int | None = Field(
+        None,
+        ge=1,
+        description="Database connections each process keeps open; default 40 on SQLite (one per request"
+        " thread: a connection is a file handle), 20 on PostgreSQL.",
+    )
+    database_max_overflow: int = Field(
+        20, ge=0, description="Connections a process may open beyond the pool under load (closed when idle)."
+    )
+    database_pool_timeout_seconds: float = Field(
+        30, gt=0, description="How long a request waits for a free database connection before it fails."
+    )
     external_url: str | None = Field(
         None, description="Base URL used in links (e.g. https://api.example.org); default http://<host>:<port>."
     )

@@ -96,6 +96,23 @@ def test_a_fractional_numeric_date_is_a_number_and_accepted(issuer):
     assert issuer.get(issuer.token(iat=now - 1.5, exp=now + 600.25)).status_code == 200
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(issuer):
+    # Verified tokens are remembered; a remembered one must still expire on time.
+    token = issuer.token(exp=int(time.time()) + 2)
+    assert issuer.get(token).status_code == 200
+    assert issuer.get(token).status_code == 200
+    time.sleep(2.2)
+    assert_error(issuer.get(token), *INVALID)
+
+
+def test_a_remembered_token_does_not_vouch_for_a_forged_one(issuer):
+    token = issuer.token()
+    assert issuer.get(token).status_code == 200
+    head, payload, signature = token.split(".")
+    forged = ".".join((head, payload, signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB")))
+    assert_error(issuer.get(forged), *INVALID)
+
+
 BAD_CLAIMS = {
     "no iss": {"iss": DROP},
     "empty iss": {"iss": ""},

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +107,12 @@ def mint_token(
 # tokens live 30 days); `exp: 1e300` and friends are refused instead of trusted for ever.
 MAX_TOKEN_LIFETIME = 366 * 24 * 3600
 CLOCK_SKEW = 60  # seconds a token's iat/nbf may lie in the future (clock drift between hosts)
+# Verified tokens remembered, so that a client's every request does not pay an RSA verification
+# (the largest fixed cost of an authenticated request). A remembered token is still refused once
+# it expires, and forgotten after VERIFIED_TTL so that an external issuer's rotated-out key stops
+# counting soon.
+VERIFIED_TOKENS = 4096
+VERIFIED_TTL = 300.0
 
 
 class TokenVerifier:
@@ -130,17 +138,41 @@ class TokenVerifier:
         self.external_pem = external_pem
         self.external_issuer = external_issuer
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        # token -> (claims, its exp, when it was verified)
+        self._verified: OrderedDict[str, tuple[Claims, float, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def verify_header(self, authorization: str | None) -> Claims:
-        if authorization is None or not authorization.strip():
-            raise NotAuthenticated()
-        scheme, _, token = authorization.strip().partition(" ")
-        # The cf CLI sends "bearer"; RFC 6750 schemes are case-insensitive.
-        if scheme.lower() != "bearer" or not token.strip():
-            raise InvalidAuthToken()
-        return self.verify(token.strip())
+        return self.verify(_bearer_token(authorization))
+
+    def remembered(self, authorization: str | None) -> Claims | None:
+        """The claims of a bearer token verified before and still valid; None for any other header."""
+        try:
+            return self._remembered(_bearer_token(authorization), time.time())
+        except (NotAuthenticated, InvalidAuthToken):
+            return None
+
+    def _remembered(self, token: str, now: float) -> Claims | None:
+        with self._verified_lock:
+            known = self._verified.get(token)
+        if known is None:
+            return None
+        claims, exp, verified_at = known
+        return claims if exp > now and now - verified_at < VERIFIED_TTL else None
 
     def verify(self, token: str) -> Claims:
+        now = time.time()
+        if (claims := self._remembered(token, now)) is not None:
+            return claims
+        claims, exp = self._verify_signed(token, now)
+        with self._verified_lock:
+            self._verified[token] = (claims, exp, now)
+            self._verified.move_to_end(token)
+            while len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify_signed(self, token: str, now: float) -> tuple[Claims, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as e:
@@ -161,8 +193,8 @@ class TokenVerifier:
                 continue
             except jwt.PyJWTError as e:
                 raise InvalidAuthToken() from e
-            check_claims(payload, issuer, time.time())
-            return _claims_from(payload)
+            check_claims(payload, issuer, now)
+            return _claims_from(payload), float(payload["exp"])
         raise InvalidAuthToken()
 
     def _candidate_keys(self, kid: str | None) -> list[tuple[Any, str | None]]:
@@ -176,6 +208,16 @@ class TokenVerifier:
             with contextlib.suppress(jwt.PyJWTError):
                 keys.append((self._jwks.get_signing_key(kid).key if kid else None, self.external_issuer))
         return [(k, i) for k, i in keys if k is not None]
+
+
+def _bearer_token(authorization: str | None) -> str:
+    if authorization is None or not authorization.strip():
+        raise NotAuthenticated()
+    scheme, _, token = authorization.strip().partition(" ")
+    # The cf CLI sends "bearer"; RFC 6750 schemes are case-insensitive.
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidAuthToken()
+    return token.strip()
 
 
 def _numeric_date(payload: dict[str, Any], name: str, *, required: bool) -> float | None:

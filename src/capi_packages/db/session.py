@@ -9,18 +9,28 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.settings import Settings
 
+SQLITE_POOL_SIZE = 40
+POSTGRES_POOL_SIZE = 20
+
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.effective_database_url
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
+    sqlite = url.startswith("sqlite")
+    kwargs: dict[str, Any] = {
+        # Enough kept open for every request thread (anyio's 40): a connection opened and closed
+        # per request under load costs more than the request.
+        "pool_size": settings.database_pool_size or (SQLITE_POOL_SIZE if sqlite else POSTGRES_POOL_SIZE),
+        "max_overflow": settings.database_max_overflow,
+        "pool_timeout": settings.database_pool_timeout_seconds,
+    }
+    if sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         # The API threads and the worker thread share one file; wait for locks instead of failing.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
-    if url.startswith("sqlite"):
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine

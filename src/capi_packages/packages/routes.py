@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from capi_packages.http import request_bodies as bodies
-from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, Perms, Secrets, Urls
+from capi_packages.http.dependencies import AppSettings, DbSession, JsonBody, ListCache, Perms, Secrets, Urls
 from capi_packages.http.openapi import json_body, list_parameters, query_parameters
 from capi_packages.http.pagination import list_body, list_query
 from capi_packages.listing import Page
@@ -57,23 +58,43 @@ def copy_package(guid: str, perms: Perms, body: JsonBody, session: DbSession, se
     return _one(settings, service.copy(session, perms, settings, guid, body), urls, 201)
 
 
+def _cached(request: Request, session: Any, perms: Perms, cache: ListCache, page_body: Callable[[], Any]) -> Any:
+    """The list page from the cache while nothing behind it changed, else rendered and remembered."""
+    # The version (its counter first) is read before any row: see http/response_cache.py.
+    version = service.list_version(session, perms)
+    key = None if version is None else (version, request.url.path, request.url.query)
+    if key is not None and (hit := cache.get(key)) is not None:
+        return hit
+    return cache.render(key, page_body())
+
+
 @router.get("/v3/packages", openapi_extra=list_parameters(PACKAGES_LIST))
-def list_packages(request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls) -> Any:
+def list_packages(
+    request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls, cache: ListCache
+) -> Any:
     query = list_query(request, PACKAGES_LIST)
     # CC quirk (§2.5): ?app_guid= on the top-level route acts as the nested app route.
     app_guid = request.query_params.get("app_guid")
-    page = service.list_packages(session, perms, query, app_guid=app_guid)
     base = urls.v3(f"/apps/{app_guid}/packages") if app_guid is not None else urls.v3("/packages")
-    return list_body(base, query, page, _render(settings, urls))
+
+    def page_body() -> Any:
+        page = service.list_packages(session, perms, query, app_guid=app_guid)
+        return list_body(base, query, page, _render(settings, urls))
+
+    return _cached(request, session, perms, cache, page_body)
 
 
 @router.get("/v3/apps/{guid}/packages", openapi_extra=list_parameters(APP_PACKAGES_LIST))
 def list_app_packages(
-    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls
+    guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls, cache: ListCache
 ) -> Any:
     query = list_query(request, APP_PACKAGES_LIST)
-    page = service.list_packages(session, perms, query, app_guid=guid)
-    return list_body(urls.v3(f"/apps/{guid}/packages"), query, page, _render(settings, urls))
+
+    def page_body() -> Any:
+        page = service.list_packages(session, perms, query, app_guid=guid)
+        return list_body(urls.v3(f"/apps/{guid}/packages"), query, page, _render(settings, urls))
+
+    return _cached(request, session, perms, cache, page_body)
 
 
 @router.get("/v3/packages/{guid}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 from capi_packages.audit_events import recorder
 from capi_packages.auth.permissions import Permissions
 from capi_packages.auth.secrets import SecretBox
+from capi_packages.db import changes
 from capi_packages.db.base import utcnow
 from capi_packages.errors import ResourceNotFound, UnprocessableEntity
 from capi_packages.jobs.models import Job
@@ -71,6 +73,16 @@ def create(session: Session, perms: Permissions, settings: Settings, box: Secret
 
 def get(session: Session, perms: Permissions, guid: str) -> Package:
     return get_visible(session, perms, guid)[0]
+
+
+def list_version(session: Session, perms: Permissions) -> Hashable | None:
+    """What a rendered package list depends on besides its URL: the package-list change counter,
+    read before any row, and the spaces the caller sees. None when there is no counter."""
+    counter = changes.current(session, changes.PACKAGES)
+    if counter is None:
+        return None
+    visible = perms.readable_space_ids()
+    return (counter, None if visible is None else frozenset(visible))
 
 
 def list_packages(session: Session, perms: Permissions, query: ListQuery, app_guid: str | None = None) -> Page[Package]:

@@ -28,6 +28,11 @@ _seen: set[str] = set()
 _seen_lock = threading.Lock()
 
 
+def already_recorded(claims: Claims) -> bool:
+    """Whether this process has recorded (or found) the token's user already."""
+    return claims.user_id in _seen
+
+
 def record_token_user(sessions: sessionmaker[Session], claims: Claims) -> None:
     """CC creates a user row the first time a token names it; so do we, with the token's name.
 

@@ -1,0 +1,32 @@
+"""Change counters: a number the database moves whenever the rows behind a kind of answer change.
+
+A counter is bumped by triggers (migration 0007), in the writing transaction, so that it moves
+with the data: a reader that reads the counter first and the rows after never pairs a counter with
+rows older than it. Caches key their entries by it (the package lists' rendered pages), and so
+need no invalidation code on any write path, the worker's and other hosts' included.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from capi_packages.db.base import Base
+
+# The rows of a package list: packages, their labels and annotations, and the apps, spaces and
+# organizations its visibility and filters go through.
+PACKAGES = "packages"
+PACKAGES_TABLES = ("packages", "package_labels", "package_annotations", "apps", "spaces", "organizations")
+
+
+class ChangeCounter(Base):
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Starts at a random number, so that a database made afresh never repeats an old value.
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+def current(session: Session, name: str) -> int | None:
+    """The counter's value in the session's transaction; None when the counter does not exist."""
+    return session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == name))
