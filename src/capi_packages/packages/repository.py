@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from capi_packages.db.listing import count_rows, fetch_page, label_clauses, label_count, timestamp_clauses
 from capi_packages.listing import ListQuery, Page
@@ -19,8 +19,22 @@ def find_package(session: Session, guid: str) -> Package | None:
 
 
 def find_package_with_app(session: Session, guid: str) -> tuple[Package, App] | None:
+    # The app is there for its space and organization (who may see, who may write); its, its
+    # space's and its organization's labels and annotations load only if someone reads them.
+    space = joinedload(App.space)
+    organization = space.joinedload(Space.organization)
     row = session.execute(
-        select(Package, App).join(App, App.guid == Package.app_guid).where(Package.guid == guid)
+        select(Package, App)
+        .join(App, App.guid == Package.app_guid)
+        .where(Package.guid == guid)
+        .options(
+            lazyload(App.labels),
+            lazyload(App.annotations),
+            space.lazyload(Space.labels),
+            space.lazyload(Space.annotations),
+            organization.lazyload(Organization.labels),
+            organization.lazyload(Organization.annotations),
+        )
     ).first()
     return (row[0], row[1]) if row else None
 
