@@ -157,9 +157,11 @@ def measure(database_url: str | None, packages: int, runs: int, seconds: int, la
     reqs = statistics.median(r for r, _ in ours)
     p99 = statistics.median(p for _, p in ours)
     baseline = statistics.median(r for r, _ in base)
+    baseline_p99 = statistics.median(p for _, p in base)
     result = row(
         "P4",
-        f"GET {LIST_PATH} over {packages:,} packages, {CONNECTIONS} connections, {label} (p99 {p99:.1f} ms)",
+        f"GET {LIST_PATH} over {packages:,} packages, {CONNECTIONS} connections, {label} "
+        f"(p99 {p99:.1f} ms; GET / p99 {baseline_p99:.1f} ms)",
         "req/s",
         reqs,
         baseline,

@@ -8,7 +8,7 @@ need no invalidation code on any write path, the worker's and other hosts' inclu
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, select
+from sqlalchemy import BigInteger, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from capi_packages.db.base import Base
@@ -27,6 +27,13 @@ class ChangeCounter(Base):
     value: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
+# Built once: read on every cached list request, where building and keying a select costs more
+# than the query.
+_VALUE = select(ChangeCounter.value).where(ChangeCounter.name == bindparam("name"))
+
+
 def current(session: Session, name: str) -> int | None:
     """The counter's value in the session's transaction; None when the counter does not exist."""
-    return session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == name))
+    # Through the session's connection (Core), not the ORM: one row, one column.
+    value = session.connection().execute(_VALUE, {"name": name}).scalar()
+    return None if value is None else int(value)

@@ -53,21 +53,33 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Made on the event loop (no connection is taken yet); ended in one worker thread, shielded
     from cancellation so that a client going away never leaves a commit half-run."""
     writes = getattr(request.scope.get("endpoint"), WRITES_ON_GET, False)
-    if request.method in ("GET", "HEAD") and not writes:
+    reads = request.method in ("GET", "HEAD") and not writes
+    if reads:
         # Bound to the read-only view of the engine, not given a connection now: a request holds
         # one connection at a time, and the token's user is recorded (in a session of its own)
         # before this one's first query.
-        session: Session = request.app.state.sessionmaker(bind=request.app.state.read_only_engine)
+        engine = request.app.state.read_only_engine
+        session: Session = request.app.state.sessionmaker(bind=engine)
     else:
+        engine = request.app.state.engine
         session = request.app.state.sessionmaker()
+    # Ending an SQLite read is a call into the library, no I/O worth a thread; anything else
+    # (a write's commit, a PostgreSQL round trip) is ended in a thread.
+    inline = reads and engine.dialect.name == "sqlite"
     try:
         yield session
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_end, session, commit=False)
+        if inline:
+            _end(session, commit=False)
+        else:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_end, session, commit=False)
         raise
-    with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_end, session, commit=True)
+    if inline:
+        _end(session, commit=True)
+    else:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_end, session, commit=True)
 
 
 def _end(session: Session, *, commit: bool) -> None:

@@ -59,10 +59,13 @@ def copy_package(guid: str, perms: Perms, body: JsonBody, session: DbSession, se
 
 
 def _cached(request: Request, session: Any, perms: Perms, cache: ListCache, page_body: Callable[[], Any]) -> Any:
-    """The list page from the cache while nothing behind it changed, else rendered and remembered."""
+    """The list page from the cache while nothing behind it changed, else rendered and remembered.
+
+    Looked up before the query string is even parsed: only a page that was answered is kept, so a
+    hit is a query that parsed, and a query that does not parse still gets its error."""
     # The version (its counter first) is read before any row: see http/response_cache.py.
     version = service.list_version(session, perms)
-    key = None if version is None else (version, request.url.path, request.url.query)
+    key = None if version is None else (version, request.scope["path"], request.scope["query_string"])
     if key is not None and (hit := cache.get(key)) is not None:
         return hit
     return cache.render(key, page_body())
@@ -72,12 +75,11 @@ def _cached(request: Request, session: Any, perms: Perms, cache: ListCache, page
 def list_packages(
     request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls, cache: ListCache
 ) -> Any:
-    query = list_query(request, PACKAGES_LIST)
-    # CC quirk (§2.5): ?app_guid= on the top-level route acts as the nested app route.
-    app_guid = request.query_params.get("app_guid")
-    base = urls.v3(f"/apps/{app_guid}/packages") if app_guid is not None else urls.v3("/packages")
-
     def page_body() -> Any:
+        query = list_query(request, PACKAGES_LIST)
+        # CC quirk (§2.5): ?app_guid= on the top-level route acts as the nested app route.
+        app_guid = request.query_params.get("app_guid")
+        base = urls.v3(f"/apps/{app_guid}/packages") if app_guid is not None else urls.v3("/packages")
         page = service.list_packages(session, perms, query, app_guid=app_guid)
         return list_body(base, query, page, _render(settings, urls))
 
@@ -88,9 +90,8 @@ def list_packages(
 def list_app_packages(
     guid: str, request: Request, perms: Perms, session: DbSession, settings: AppSettings, urls: Urls, cache: ListCache
 ) -> Any:
-    query = list_query(request, APP_PACKAGES_LIST)
-
     def page_body() -> Any:
+        query = list_query(request, APP_PACKAGES_LIST)
         page = service.list_packages(session, perms, query, app_guid=guid)
         return list_body(urls.v3(f"/apps/{guid}/packages"), query, page, _render(settings, urls))
 
