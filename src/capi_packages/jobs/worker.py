@@ -10,12 +10,14 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from capi_packages.blobstore.base import Blobstore
 from capi_packages.db.base import utcnow
+from capi_packages.db.session import READ_ONLY
 from capi_packages.errors import ApiError, BlobstoreUnavailable, JobTimeout, UnknownError
 from capi_packages.jobs.handback import CommitFence, HandedBack, hand_back
 from capi_packages.jobs.models import Job, JobState
@@ -58,14 +60,22 @@ class Worker:
         self.heartbeat = min(HEARTBEAT, self.lease / 3)
 
     # --- claiming -----------------------------------------------------------------------------
+    @staticmethod
+    def _claimable() -> tuple[Any, ...]:
+        return (Job.state == JobState.PROCESSING, Job.locked_at.is_(None), Job.run_at <= utcnow())
+
+    def _any_claimable(self) -> bool:
+        # A read first: an idle worker polling must not take SQLite's write lock on every poll,
+        # which every writing request would then queue behind.
+        with self.sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            return session.scalar(select(Job.id).where(*self._claimable()).limit(1)) is not None
+
     def claim(self) -> Job | None:
+        if not self._any_claimable():
+            return None
         with self.sessions() as session, session.begin():
-            stmt = (
-                select(Job)
-                .where(Job.state == JobState.PROCESSING, Job.locked_at.is_(None), Job.run_at <= utcnow())
-                .order_by(Job.id)
-                .limit(1)
-            )
+            stmt = select(Job).where(*self._claimable()).order_by(Job.id).limit(1)
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             job = session.scalars(stmt).first()
