@@ -87,7 +87,9 @@ def main() -> int:
         "failed": failed,
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
+    # A partial run is named by its modules, so that it never overwrites the day's full run.
+    only = "-" + "-".join(sorted(n.removeprefix("benchmarks.") for n in wanted)) if wanted else ""
+    suffix = only + ("-quick" if args.quick else "")
     (RESULTS_DIR / f"{stamp:%Y-%m-%d}{suffix}.json").write_text(json.dumps(record, indent=2) + "\n")
     if not args.quick and not wanted:
         Path("bench/RESULTS.md").write_text(
