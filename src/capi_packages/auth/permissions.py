@@ -59,10 +59,15 @@ class Permissions:
         """Spaces whose packages and apps the caller may read; None means every space."""
         if self.claims.can_read_globally:
             return None
+        return set(self._readable_space_ids)
+
+    @cached_property
+    def _readable_space_ids(self) -> frozenset[int]:
+        # Once per request, like the roles: a cached list asks for it, and the list behind it again.
         ids = self._space_ids(SPACE_READ_ROLES)
         if self.managed_org_ids:
             ids |= set(self.session.scalars(select(Space.id).where(Space.organization_id.in_(self.managed_org_ids))))
-        return ids
+        return frozenset(ids)
 
     def can_read_space(self, space: Space) -> bool:
         if self.claims.can_read_globally:
