@@ -102,3 +102,21 @@ def test_the_worker_holds_no_write_lock_while_a_handler_runs(api, settings):
     with api.app.state.sessionmaker() as session:
         job = session.query(Job).filter_by(guid=guid).one()
         assert job.state == "COMPLETE"
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="the write lock of BEGIN IMMEDIATE is SQLite's")
+def test_an_idle_worker_s_poll_does_not_wait_for_the_write_lock(api, settings):
+    # A request holds SQLite's write lock; a worker with nothing to do answers its poll at once
+    # instead of queueing for the lock (and making the next writer queue behind it).
+    db = sqlite3.connect(make_url(settings.effective_database_url).database, timeout=0, isolation_level=None)
+    answers: list[object] = []
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        poll = threading.Thread(target=lambda: answers.append(api.app.state.worker.claim()))
+        poll.start()
+        poll.join(DEADLINE)
+        assert not poll.is_alive(), "the idle worker's poll waited for the write lock"
+        assert answers == [None]
+    finally:
+        db.execute("ROLLBACK")
+        db.close()

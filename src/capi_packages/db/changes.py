@@ -14,9 +14,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from capi_packages.db.base import Base
 
 # The rows of a package list: packages, their labels and annotations, and the apps, spaces and
-# organizations its visibility and filters go through.
+# organizations its visibility and filters go through (the tables migration 0007 watches; a later
+# migration that rebuilds one of them on SQLite must re-create its triggers).
 PACKAGES = "packages"
-PACKAGES_TABLES = ("packages", "package_labels", "package_annotations", "apps", "spaces", "organizations")
 
 
 class ChangeCounter(Base):
