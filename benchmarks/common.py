@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -19,6 +20,24 @@ import httpx
 
 CLI = [sys.executable, "-m", "capi_cli"]
 MiB = 1024 * 1024
+
+
+def _installed(command: str) -> str | None:
+    # root's PATH may lack sbin, where Debian puts nginx
+    return shutil.which(command) or next((p for p in (f"/usr/sbin/{command}",) if Path(p).exists()), None)
+
+
+def ensure_debian_tool(command: str, package: str) -> str:
+    """The path of `command`, installing Debian's `package` first when it is missing: `make bench`
+    sets up its own baselines (nginx, wrk, Info-ZIP) on a fresh machine."""
+    if (found := _installed(command)) is not None:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env, stdout=subprocess.DEVNULL)
+    if (found := _installed(command)) is None:
+        raise RuntimeError(f"installing {package} gave no {command}")
+    return found
 
 
 class Row(TypedDict):

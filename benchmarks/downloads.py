@@ -15,7 +15,7 @@ import zipfile
 from functools import partial
 from pathlib import Path
 
-from benchmarks.common import MiB, Row, free_port, interleaved, row, server
+from benchmarks.common import MiB, Row, ensure_debian_tool, free_port, interleaved, row, server
 
 NGINX_CONF = """
 daemon off;
@@ -42,13 +42,7 @@ http {{
 
 
 def ensure_nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], check=True, env=env, stdout=subprocess.DEVNULL)
-    return shutil.which("nginx") or "/usr/sbin/nginx"
+    return ensure_debian_tool("nginx", "nginx-light")
 
 
 def make_zip(path: Path, size_mb: int) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from benchmarks.common import Row, row, server
+from benchmarks.common import Row, ensure_debian_tool, row, server
 from capi_packages.db import migrate
 from capi_packages.db.session import make_engine
 from capi_packages.orgs.models import App, Organization, Space
@@ -121,9 +121,8 @@ _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 
 def wrk(url: str, seconds: int, headers: dict[str, str] | None = None) -> tuple[float, float]:
     """(requests per second, p99 latency in ms) of one wrk run with CONNECTIONS connections."""
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    tool = ensure_debian_tool("wrk", "wrk")
+    args = [tool, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout

@@ -29,7 +29,7 @@ import zlib
 from pathlib import Path
 
 from benchmarks.app_files import AppFiles, stored_zip
-from benchmarks.common import MiB, Row, row, rss_kib, server
+from benchmarks.common import MiB, Row, ensure_debian_tool, row, rss_kib, server
 
 POOL_MIN, POOL_MAX = 65536, 536870912
 POLL = 0.025
@@ -38,9 +38,8 @@ _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 
 def ensure_info_zip() -> None:
     """CC shells out to Info-ZIP's unzip and zip; install them from Debian when missing."""
-    missing = [tool for tool in ("unzip", "zip") if shutil.which(tool) is None]
-    if missing:
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, stdout=subprocess.DEVNULL)
+    for tool in ("unzip", "zip"):
+        ensure_debian_tool(tool, tool)
 
 
 def copy_and_hash(src: Path, dest: Path) -> None:
