@@ -6,13 +6,13 @@ import hashlib
 import os
 import stat
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from capi_client.cfignore import CfIgnore
 from capi_client.models import Resource
+from capi_client.zip_stream import DEFLATED, STORED, ZipStream, dos_stamp
 
 CHUNK_SIZE = 256 * 1024
 # The cf CLI's sharedaction.DefaultFolderPermissions, written on every directory entry.
@@ -98,13 +98,30 @@ def walk_tree(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> I
     yield from visit(base, "")
 
 
+def read_whole(path: str, size: int) -> bytes:
+    """A small file's bytes in one read of the size stat gave (plus one, to see it grew).
+
+    For the thousands of small files of a node_modules, a file object, its buffer and the second
+    read that finds the end cost more than the hashing: plain descriptor calls here.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) == size:
+            return data
+        # Grown or shrunk since it was listed (or a short read): read on to the end.
+        parts = [data]
+        while chunk := os.read(fd, CHUNK_SIZE):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 def hash_file(path: str, size: int | None = None) -> str:
     """The sha1 of the file's bytes (CF's resource cache is keyed by sha1); `size` is a hint."""
     if size is not None and size <= WHOLE_READ_LIMIT:
-        # One unbuffered read: for the thousands of small files of a node_modules, the copy through
-        # a buffer and the second read that finds the end cost more than the hashing.
-        with open(path, "rb", buffering=0) as raw:
-            return hashlib.sha1(raw.readall(), usedforsecurity=False).hexdigest()
+        return hashlib.sha1(read_whole(path, size), usedforsecurity=False).hexdigest()
     digest = hashlib.sha1(usedforsecurity=False)
     with open(path, "rb") as fileobj:
         while chunk := fileobj.read(CHUNK_SIZE):
@@ -124,49 +141,47 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
 
 class ZipBuilder:
     """Writes push entries as the cf CLI does: modes kept, directories as `name/` entries with mode
-    0755, symlinks as links. Files are hashed in the same read that zips them."""
+    0755 (unless `directories` is false), symlinks as links. Files are hashed in the same read
+    that zips them."""
 
-    def __init__(self, fileobj: IO[bytes], compresslevel: int = 1) -> None:
-        self._zip = zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel)
-        self.entries = 0
+    def __init__(self, fileobj: IO[bytes], compresslevel: int = 1, *, directories: bool = True) -> None:
+        self._zip = ZipStream(fileobj, compresslevel)
+        self.directories = directories
         self.file_bytes = 0
 
-    def _info(self, name: str, entry: LocalFile, attr: int) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=_zip_time(entry.mtime))
-        info.create_system = 3  # Unix, so that unzip reads the mode bits
-        info.external_attr = attr
-        self.entries += 1
-        return info
+    @property
+    def entries(self) -> int:
+        return self._zip.count
 
     def add(self, entry: LocalFile) -> str:
         """Add one entry; returns the sha1 of a regular file's bytes as zipped ("" for the rest)."""
+        stamp = dos_stamp(_zip_time(entry.mtime))
         if entry.is_dir:
-            # The cf CLI sets the permission bits without the directory type, as here.
-            info = self._info(entry.path + "/", entry, (REGULAR_FILE | DIR_MODE) << 16)
-            self._zip.writestr(info, b"", zipfile.ZIP_STORED)
+            if self.directories:
+                # The cf CLI sets the permission bits without the directory type, as here.
+                self._zip.add_bytes(entry.path + "/", b"", STORED, stamp, (REGULAR_FILE | DIR_MODE) << 16)
             return ""
         if entry.link_target is not None:
-            info = self._info(entry.path, entry, SYMLINK_ATTR)
-            self._zip.writestr(info, os.fsencode(entry.link_target), zipfile.ZIP_STORED)
+            self._zip.add_bytes(entry.path, os.fsencode(entry.link_target), STORED, stamp, SYMLINK_ATTR)
             return ""
-        info = self._info(entry.path, entry, (REGULAR_FILE | entry.mode) << 16)
+        attr = (REGULAR_FILE | entry.mode) << 16
         suffix = os.path.splitext(entry.path)[1].lower()
-        info.compress_type = zipfile.ZIP_STORED if suffix in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
-        digest = hashlib.sha1(usedforsecurity=False)
-        with open(entry.abs_path, "rb") as src:
-            if entry.size <= WHOLE_READ_LIMIT:
-                data = src.read()
-                digest.update(data)
-                self._zip.writestr(info, data)
-                self.file_bytes += len(data)
-            else:
-                info.file_size = entry.size  # lets zipfile choose zip64 before writing
-                with self._zip.open(info, "w") as dst:
-                    while chunk := src.read(CHUNK_SIZE):
-                        digest.update(chunk)
-                        dst.write(chunk)
-                        self.file_bytes += len(chunk)
-        sha1 = digest.hexdigest()
+        method = STORED if suffix in STORED_SUFFIXES else DEFLATED
+        if entry.size <= WHOLE_READ_LIMIT:
+            data = read_whole(entry.abs_path, entry.size)
+            sha1 = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+            self._zip.add_bytes(entry.path, data, method, stamp, attr)
+            self.file_bytes += len(data)
+        else:
+            digest = hashlib.sha1(usedforsecurity=False)
+            with open(entry.abs_path, "rb") as src:
+                member = self._zip.open_member(entry.path, method, stamp, attr, entry.size)
+                while chunk := src.read(CHUNK_SIZE):
+                    digest.update(chunk)
+                    member.write(chunk)
+                    self.file_bytes += len(chunk)
+                member.close()
+            sha1 = digest.hexdigest()
         if entry.sha1 and entry.sha1 != sha1:
             raise FileChangedError(f"{entry.abs_path} changed while it was being pushed")
         return sha1

@@ -171,7 +171,9 @@ def push(
             return copied
         files = hashed
     with tempfile.TemporaryFile(prefix="capi-push-") as archive:
-        builder = ZipBuilder(archive, compresslevel)
+        # No directory entries: the package keeps none (CC removes them), and a zip without them
+        # is one our server can store as uploaded.
+        builder = ZipBuilder(archive, compresslevel, directories=False)
         try:
             scan = _scan_into(builder, files, max(ask.min_size, 1), scan_progress)
             if not scan.entries:
@@ -183,6 +185,11 @@ def push(
             cached_paths = {r.path for r in cached}
             for entry in scan.candidates:
                 if entry.path not in cached_paths:
+                    builder.add(entry)
+            if not builder.entries and not cached:
+                # Only empty directories: send them as the cf CLI would, for the server's answer to it.
+                builder.directories = True
+                for entry in scan.entries:
                     builder.add(entry)
             zipped = builder.entries
         finally:

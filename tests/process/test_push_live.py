@@ -89,8 +89,9 @@ def test_push_directory_uploads_only_what_the_cache_lacks_and_keeps_modes_links_
     _check_package(sink.getvalue(), expected)
     first_parts = multipart_parts(recorder.upload_bodies[0])
     assert json.loads(first_parts["resources"]) == []
-    directories = {"bin/", "lib/", "lib/nested/", "lib/nested/deep/"}
-    assert set(zip_contents(first_parts["bits"])) == {*expected, "run", *directories}
+    # No directory entries: the package keeps none, and so the upload is stored as it came.
+    assert set(zip_contents(first_parts["bits"])) == {*expected, "run"}
+    assert sink.getvalue() == first_parts["bits"]
 
     (root / "config.json").write_bytes(b'{"version": 2}\n')
     expected["config.json"] = b'{"version": 2}\n'
@@ -98,9 +99,9 @@ def test_push_directory_uploads_only_what_the_cache_lacks_and_keeps_modes_links_
     assert second.guid != first.guid and second.state == "READY"
     second_body = recorder.upload_bodies[1]
     parts = multipart_parts(second_body)
-    # The changed file travels, plus the symlink (links are never matched) and the directory
-    # entries, as the cf CLI sends them; the big unchanged files are named as cached resources.
-    assert set(zip_contents(parts["bits"])) == {"config.json", "run", *directories}
+    # The changed file travels, plus the symlink (links are never matched); the big unchanged
+    # files are named as cached resources.
+    assert set(zip_contents(parts["bits"])) == {"config.json", "run"}
     cached = {entry["path"]: entry for entry in json.loads(parts["resources"])}
     assert set(cached) == {"bin/run.sh", "big.bin", "lib/nested/deep/data.bin"}
     assert cached["bin/run.sh"]["mode"] == "755"
