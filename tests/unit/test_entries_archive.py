@@ -117,3 +117,24 @@ def test_a_change_tree_nests_paths_under_their_directories():
     assert a.children["new"].children["y.txt"].marks == ["added"]
     assert tree.children["gone"].marks == ["removed"]
     assert [n.name for n in tree.sorted_children] == ["a", "gone"]
+
+
+def test_a_big_package_indexed_in_threads_gives_what_one_thread_gives(tmp_path: Path, monkeypatch):
+    from capi_packages.bits import entry_data
+
+    monkeypatch.setattr(entry_data, "PARALLEL_FROM", 0)
+    files = [regular(f"d{i % 3}/f{i}.bin", bytes([i]) * 40_000 + CONTENT) for i in range(30)]
+    data = zip_entries([directory("d0/"), *files, symlink("link", "d0/f0.bin")], compression=zipfile.ZIP_DEFLATED)
+    path = tmp_path / "p.zip"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        threaded = read_index(f, hash_up_to=1 << 30, path=str(path), threads=3)
+    assert [vars(e) for e in threaded.entries] == [vars(e) for e in index_of(data).entries]
+    assert threaded.by_path["d1/f1.bin"].sha1 == hashlib.sha1(bytes([1]) * 40_000 + CONTENT).hexdigest()
+    assert threaded.by_path["link"].link_target == "d0/f0.bin"
+    # A corrupt file in the last thread's share is still found.
+    bad = bytearray(data)
+    bad[threaded.by_path["d2/f29.bin"].data_offset + 20] ^= 0xFF
+    path.write_bytes(bytes(bad))
+    with open(path, "rb") as f, pytest.raises(ArchiveUnreadable):
+        read_index(f, hash_up_to=1 << 30, path=str(path), threads=3)

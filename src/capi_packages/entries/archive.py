@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import bz2
-import hashlib
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from capi_packages.bits.entry_data import Content, PlannedEntry, read_entries
 from capi_packages.bits.names import member_parts
 from capi_packages.bits.zip_format import (
     BZIP2,
@@ -81,19 +81,32 @@ def normalise(name: str) -> str | None:
     return "/".join(parts) if parts else None
 
 
-def read_index(f: BinaryIO, *, hash_up_to: int) -> PackageIndex:
+def read_index(f: BinaryIO, *, hash_up_to: int, path: str | None = None, threads: int = 1) -> PackageIndex:
     """Index the zip in `f` (seekable). File sha1s are computed when the package inflates to at
-    most `hash_up_to` bytes; above that only the central directory is read and sha1 stays unknown."""
+    most `hash_up_to` bytes; above that only the central directory is read and sha1 stays unknown.
+
+    The files are read as an upload's scan reads them (one pass inflating, checking the CRC and
+    hashing), in up to `threads` threads when the zip is also at `path`.
+    """
     try:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
             hash_files = sum(i.file_size for i in infos) <= hash_up_to
-            return PackageIndex([e for e in (_entry(zf, f, info, hash_files) for info in infos) if e is not None])
+            found = [found for index, info in enumerate(infos) if (found := _locate(f, index, info, hash_files))]
+            work = [planned for _path, _kind, planned in found if planned.is_link or planned.fingerprint]
+            contents = iter(read_entries(path if path is not None else "", f, work, threads if path else 1))
+            entries = []
+            for entry_path, kind, planned in found:
+                content = next(contents) if planned.is_link or planned.fingerprint else None
+                entries.append(_entry(entry_path, kind, planned, content))
+            return PackageIndex(entries)
+    except AppBitsUploadInvalid as e:  # a CRC, a size or a local header that disagrees
+        raise ArchiveUnreadable(str(e)) from e
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError) as e:
         raise ArchiveUnreadable(str(e)) from e
 
 
-def _entry(zf: zipfile.ZipFile, f: BinaryIO, info: zipfile.ZipInfo, hash_files: bool) -> Entry | None:
+def _locate(f: BinaryIO, index: int, info: zipfile.ZipInfo, hash_files: bool) -> tuple[str, str, PlannedEntry] | None:
     path = normalise(info.filename)
     if path is None:
         return None  # the root directory itself ("./"); uploads with any other such name were refused
@@ -102,25 +115,23 @@ def _entry(zf: zipfile.ZipFile, f: BinaryIO, info: zipfile.ZipInfo, hash_files: 
         start = data_offset(f, info)
     except AppBitsUploadInvalid as e:  # a local header that disagrees with the central directory
         raise ArchiveUnreadable(f"entry {info.filename!r} has a bad local header") from e
-    sha1 = link_target = None
-    if kind == SYMLINK:
-        link_target = zf.read(info).decode("utf-8", "replace")
-    elif kind == FILE and hash_files:
-        digest = hashlib.sha1(usedforsecurity=False)
-        with zf.open(info) as member:  # zipfile checks the CRC at the end
-            while chunk := member.read(CHUNK):
-                digest.update(chunk)
-        sha1 = digest.hexdigest()
+    is_dir, is_link = kind == DIRECTORY, kind == SYMLINK
+    return path, kind, PlannedEntry(index, info, start, is_dir, is_link, entry_mode(info), kind == FILE and hash_files)
+
+
+def _entry(path: str, kind: str, planned: PlannedEntry, content: Content | None) -> Entry:
+    info = planned.info
+    link_raw = content.link_raw if content is not None else None
     return Entry(
         path=path,
         kind=kind,
         size=info.file_size,
         compressed_size=info.compress_size,
-        mode=entry_mode(info),
+        mode=planned.mode,
         crc32=info.CRC,
-        sha1=sha1,
-        link_target=link_target,
-        data_offset=start,
+        sha1=content.sha1 if content is not None else None,
+        link_target=link_raw.decode("utf-8", "replace") if link_raw is not None else None,
+        data_offset=planned.start,
         method=info.compress_type,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -16,6 +17,8 @@ MiB = 1024 * 1024
 # Hashing means inflating every file once; above this a first look would keep people waiting.
 HASH_UP_TO = 512 * MiB
 MAX_CACHED_ENTRIES = 400_000
+# Inflating and hashing let go of the GIL: a big package is indexed on several cores.
+INDEX_THREADS = min(4, len(os.sched_getaffinity(0)))
 
 
 class EntryIndexes:
@@ -56,7 +59,7 @@ class EntryIndexes:
         path = self.blobstore.local_path(key)
         if path is not None:
             with open(path, "rb") as f:
-                return read_index(f, hash_up_to=self.hash_up_to)
+                return read_index(f, hash_up_to=self.hash_up_to, path=str(path), threads=INDEX_THREADS)
         # A remote store streams; the central directory sits at the end, so spool the zip first.
         with tempfile.TemporaryFile(dir=self.blobstore.scratch_dir(), prefix=".index-") as spool:
             with self.blobstore.open(key) as blob:
