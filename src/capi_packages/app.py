@@ -22,7 +22,7 @@ from capi_packages.blobstore import make_blobstore
 from capi_packages.console import login_routes as console_login_routes
 from capi_packages.console import routes as console_routes
 from capi_packages.console.pages import HERE as CONSOLE_DIR
-from capi_packages.db.session import READ_ONLY, make_engine, make_sessionmaker
+from capi_packages.db.session import make_engine, make_sessionmaker, read_only_view
 from capi_packages.entries import routes as entry_routes
 from capi_packages.entries.indexes import EntryIndexes
 from capi_packages.health import routes as health_routes
@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     external_pem = settings.jwt_public_key_file.read_bytes() if settings.jwt_public_key_file else None
     app.state.settings = settings
     app.state.engine = engine
-    app.state.read_only_engine = engine.execution_options(**{READ_ONLY: True})
+    app.state.read_only_engine = read_only_view(engine)
     app.state.sessionmaker = sessions
     app.state.blobstore = blobstore
     app.state.signing_key = signing_key

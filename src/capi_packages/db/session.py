@@ -55,5 +55,18 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
+def read_only_view(engine: Engine) -> Engine:
+    """The engine as GET requests use it.
+
+    On PostgreSQL in autocommit: a read's statements each see their own snapshot under READ
+    COMMITTED whether or not a transaction wraps them, so BEGIN and COMMIT would only add two
+    round trips to every read (a cached package list makes one query). On SQLite a read is a
+    deferred transaction, so that its statements share one snapshot beside the writer.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(**{READ_ONLY: True}, isolation_level="AUTOCOMMIT")
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

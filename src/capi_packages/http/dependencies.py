@@ -63,9 +63,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     else:
         engine = request.app.state.engine
         session = request.app.state.sessionmaker()
-    # Ending an SQLite read is a call into the library, no I/O worth a thread; anything else
-    # (a write's commit, a PostgreSQL round trip) is ended in a thread.
-    inline = reads and engine.dialect.name == "sqlite"
+    # Ending a read does no I/O worth a thread (an SQLite read's end is a call into the library,
+    # a PostgreSQL read runs in autocommit); a write's commit is ended in a thread.
+    inline = reads
     try:
         yield session
     except BaseException:
