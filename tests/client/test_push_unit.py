@@ -150,6 +150,22 @@ def test_everything_matched_uploads_resources_without_bits(
     assert [(r["path"], r["mode"]) for r in resources] == [("a.jar", "644"), ("c.jar", "600")]
 
 
+def test_a_tree_of_only_empty_directories_sends_them_as_the_cf_cli_does(
+    fake: FakeApi, client: PackagesClient, tmp_path: Path
+) -> None:
+    # With nothing else to send, the directory entries go up, so the server answers what it
+    # answers the cf CLI for such a zip rather than for an upload with no bits at all.
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "c").mkdir()
+    package = push_directory(client, "app-1", tmp_path)
+    resources, bits = uploaded(fake, package.guid)
+    assert resources == []
+    assert bits is not None
+    entries = zip_entries(bits)
+    assert list(entries) == ["a/", "a/b/", "c/"]
+    assert entries["a/"].external_attr >> 16 == stat.S_IFREG | 0o755
+
+
 def test_push_without_wait_returns_the_processing_package(
     fake: FakeApi, client: PackagesClient, tmp_path: Path
 ) -> None:

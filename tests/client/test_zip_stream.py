@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
-import subprocess
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,15 +14,10 @@ import pytest
 
 from capi_client.archive import hash_file, read_whole
 from capi_client.zip_stream import DEFLATED, STORED, ZipStream, deflate, dos_stamp
+from tests.unit.bits_support import unzip_test
 
 STAMP = dos_stamp((2024, 5, 17, 13, 45, 30))
 FILE = (0o100000 | 0o644) << 16
-
-
-def _check_with_unzip(path: Path) -> None:
-    if shutil.which("unzip") is None:
-        return  # zipfile's own reading below still ran
-    subprocess.run(["unzip", "-tqq", str(path)], check=True)
 
 
 @pytest.mark.parametrize("size", [0, 1, 700, 4096, 40_000, 70_000, 300_000])
@@ -78,7 +71,7 @@ def test_members_read_back_with_their_bytes_modes_times_and_names(tmp_path: Path
         assert archive.read("after-the-stream") == b"still in place"
         assert infos["src/app.js"].date_time == (2024, 5, 17, 13, 45, 30)
         assert infos["src/app.js"].create_system == 3
-    _check_with_unzip(path)
+    unzip_test(path)
 
 
 def test_an_archive_written_after_other_bytes_counts_its_offsets_from_its_own_start() -> None:
@@ -107,7 +100,7 @@ def test_a_member_streamed_with_a_huge_size_hint_carries_zip64_sizes(tmp_path: P
     assert raw[4:6] == (45).to_bytes(2, "little")  # the local header needs zip64
     with zipfile.ZipFile(path) as archive:
         assert archive.read("huge-as-declared.bin") == b"not that huge after all" * 1000
-    _check_with_unzip(path)
+    unzip_test(path)
 
 
 def test_more_than_65535_members_get_a_zip64_end_of_directory(tmp_path: Path) -> None:
@@ -124,7 +117,7 @@ def test_more_than_65535_members_get_a_zip64_end_of_directory(tmp_path: Path) ->
         names = archive.namelist()
         assert len(names) == count
         assert archive.read("f/69999") == b"69999"
-    _check_with_unzip(path)
+    unzip_test(path)
 
 
 @pytest.mark.parametrize(("listed", "actual"), [(0, 0), (5, 5), (5, 300_000), (300_000, 7), (10, 0)])
@@ -136,3 +129,16 @@ def test_a_small_file_is_read_whole_even_when_it_changed_size_since_it_was_liste
     path.write_bytes(data)
     assert read_whole(str(path), listed) == data
     assert hash_file(str(path), listed) == hashlib.sha1(data).hexdigest()
+
+
+def test_a_streamed_member_that_outgrows_its_header_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A file listed small that grows past 4 GiB while it is zipped would need zip64 sizes its
+    # local header did not reserve: refused rather than written wrong (the limit is shrunk here).
+    from capi_client import zip_stream
+
+    monkeypatch.setattr(zip_stream, "_MAX32", 4096)
+    z = ZipStream(io.BytesIO())
+    member = z.open_member("grew.bin", STORED, STAMP, FILE, 10)
+    member.write(os.urandom(5000))
+    with pytest.raises(zip_stream.ZipSizeError, match="grew past 4 GiB"):
+        member.close()

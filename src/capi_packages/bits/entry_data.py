@@ -37,16 +37,21 @@ class Content:
     link_raw: bytes | None
 
 
-def read_entries(path: str | os.PathLike[str], f: BinaryIO, work: list[PlannedEntry], threads: int) -> list[Content]:
+def read_entries(
+    path: str | os.PathLike[str] | None, f: BinaryIO, work: list[PlannedEntry], threads: int
+) -> list[Content]:
     """Decompress and check every entry; big archives in `threads` contiguous runs at once
-    (zlib and hashlib let go of the GIL), with the first failure in file order reported."""
+    (zlib and hashlib let go of the GIL), with the first failure in file order reported.
+
+    Each further thread opens the archive at `path`; without one, `f` is read in this thread."""
     runs = _split(work, threads if _worth_threads(work) else 1)
-    if len(runs) == 1:
+    if len(runs) == 1 or path is None:
         return [_read_entry(f, entry) for entry in work]
+    archive = path  # what the threads open (a name mypy sees as set inside read_run)
     failed = _FirstFailure()
 
     def read_run(number: int, run: list[PlannedEntry]) -> list[Content]:
-        with open(path, "rb") as own:
+        with open(archive, "rb") as own:
             out = []
             for entry in run:
                 if failed.before(number):
@@ -66,6 +71,8 @@ def read_entries(path: str | os.PathLike[str], f: BinaryIO, work: list[PlannedEn
     return contents
 
 
+# Inflating and hashing let go of the GIL, so a big archive is read on several cores.
+DEFAULT_THREADS = min(4, len(os.sched_getaffinity(0)))
 # Below this many compressed bytes one thread is quicker than starting more.
 PARALLEL_FROM = 16 * 1024 * 1024
 # Nor when entries are this small on average: then the time goes to Python's work per entry, which

@@ -93,13 +93,11 @@ def read_index(f: BinaryIO, *, hash_up_to: int, path: str | None = None, threads
             infos = zf.infolist()
             hash_files = sum(i.file_size for i in infos) <= hash_up_to
             found = [found for index, info in enumerate(infos) if (found := _locate(f, index, info, hash_files))]
+            # Links are read for their targets, files only when hashed; directories never.
             work = [planned for _path, _kind, planned in found if planned.is_link or planned.fingerprint]
-            contents = iter(read_entries(path if path is not None else "", f, work, threads if path else 1))
-            entries = []
-            for entry_path, kind, planned in found:
-                content = next(contents) if planned.is_link or planned.fingerprint else None
-                entries.append(_entry(entry_path, kind, planned, content))
-            return PackageIndex(entries)
+            contents = read_entries(path, f, work, threads)
+            read = {planned.index: content for planned, content in zip(work, contents, strict=True)}
+            return PackageIndex([_entry(p, kind, planned, read.get(planned.index)) for p, kind, planned in found])
     except AppBitsUploadInvalid as e:  # a CRC, a size or a local header that disagrees
         raise ArchiveUnreadable(str(e)) from e
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError) as e:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
 from collections import OrderedDict
 from typing import BinaryIO
 
+from capi_packages.bits.entry_data import DEFAULT_THREADS
 from capi_packages.blobstore.base import BlobNotFound, Blobstore
 from capi_packages.blobstore.keys import package_key
 from capi_packages.entries.archive import Entry, PackageIndex, read_index
@@ -17,8 +17,6 @@ MiB = 1024 * 1024
 # Hashing means inflating every file once; above this a first look would keep people waiting.
 HASH_UP_TO = 512 * MiB
 MAX_CACHED_ENTRIES = 400_000
-# Inflating and hashing let go of the GIL: a big package is indexed on several cores.
-INDEX_THREADS = min(4, len(os.sched_getaffinity(0)))
 
 
 class EntryIndexes:
@@ -59,7 +57,7 @@ class EntryIndexes:
         path = self.blobstore.local_path(key)
         if path is not None:
             with open(path, "rb") as f:
-                return read_index(f, hash_up_to=self.hash_up_to, path=str(path), threads=INDEX_THREADS)
+                return read_index(f, hash_up_to=self.hash_up_to, path=str(path), threads=DEFAULT_THREADS)
         # A remote store streams; the central directory sits at the end, so spool the zip first.
         with tempfile.TemporaryFile(dir=self.blobstore.scratch_dir(), prefix=".index-") as spool:
             with self.blobstore.open(key) as blob:

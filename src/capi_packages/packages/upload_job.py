@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from capi_packages.bits.assembly import build_package_zip
+from capi_packages.bits.entry_data import DEFAULT_THREADS
 from capi_packages.bits.resources import CachedResource, parse_resources
 from capi_packages.bits.trees import package_tree, tree_digest
 from capi_packages.bits.zip_safety import ArchiveLimits, ScannedEntry, scan_archive
@@ -31,8 +31,6 @@ log = logging.getLogger("capi_packages.upload")
 # Fields of the payload only the run needs; the finished job keeps none of them (a `resources`
 # list of 5,000 fingerprints is megabytes, and finished jobs are kept for months).
 TRANSIENT_FIELDS = ("resources",)
-# Inflating and hashing let go of the GIL, so a big upload is scanned on several cores.
-SCAN_THREADS = min(4, len(os.sched_getaffinity(0)))
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def _scan(ctx: JobContext, request: UploadRequest, fold_case: bool) -> list[Scan
         raise AppBitsUploadInvalid("Invalid zip archive.")
     settings = ctx.settings
     limits = ArchiveLimits(settings.max_package_size, settings.max_package_entries)
-    return scan_archive(request.staged, limits, _every_file, fold_case=fold_case, threads=SCAN_THREADS)
+    return scan_archive(request.staged, limits, _every_file, fold_case=fold_case, threads=DEFAULT_THREADS)
 
 
 def _every_file(_size: int, _mode: int) -> bool:
