@@ -128,7 +128,7 @@ def test_a_big_package_indexed_in_threads_gives_what_one_thread_gives(tmp_path: 
     path = tmp_path / "p.zip"
     path.write_bytes(data)
     with open(path, "rb") as f:
-        threaded = read_index(f, hash_up_to=1 << 30, path=str(path), threads=3)
+        threaded = read_index(f, hash_up_to=1 << 30, threads=3)
     assert [vars(e) for e in threaded.entries] == [vars(e) for e in index_of(data).entries]
     assert threaded.by_path["d1/f1.bin"].sha1 == hashlib.sha1(bytes([1]) * 40_000 + CONTENT).hexdigest()
     assert threaded.by_path["link"].link_target == "d0/f0.bin"
@@ -137,4 +137,4 @@ def test_a_big_package_indexed_in_threads_gives_what_one_thread_gives(tmp_path: 
     bad[threaded.by_path["d2/f29.bin"].data_offset + 20] ^= 0xFF
     path.write_bytes(bytes(bad))
     with open(path, "rb") as f, pytest.raises(ArchiveUnreadable):
-        read_index(f, hash_up_to=1 << 30, path=str(path), threads=3)
+        read_index(f, hash_up_to=1 << 30, threads=3)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from capi_packages.bits.codec import crc32
 from capi_packages.bits.names import PackagePath, check_conflicts, member_parts
 from capi_packages.bits.pool_blob import PoolBlobHeader, read_header
 from capi_packages.bits.resources import CachedResource
@@ -288,7 +289,7 @@ def _deflate_plain(
         usize += len(chunk)
         budget.take(len(chunk))
         digest.update(chunk)
-        crc = zlib.crc32(chunk, crc)
+        crc = crc32(chunk, crc)
         out = deflater.compress(chunk)
         csize += len(out)
         writer.write(out)

@@ -7,21 +7,20 @@ import hashlib
 import os
 import threading
 import zipfile
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, NamedTuple
 
+from capi_packages.bits.codec import INFLATE_ERRORS, crc32
+from capi_packages.bits.codec import inflater as new_inflater
 from capi_packages.bits.symlinks import MAX_LINK_TARGET, bad_link
-from capi_packages.bits.zip_format import BZIP2, CHUNK, DEFLATED, STORED, invalid_zip
+from capi_packages.bits.zip_format import BZIP2, CHUNK, DEFLATED, STORED, ArchiveView, invalid_zip
 
 
-@dataclass(frozen=True)
-class PlannedEntry:
-    """What the scan knows of an entry before reading its data."""
+class PlannedEntry(NamedTuple):
+    """What the scan knows of an entry before reading its data (a tuple: one per entry, made fast)."""
 
-    index: int
+    number: int  # its place in the central directory
     info: zipfile.ZipInfo
     start: int
     is_dir: bool
@@ -30,38 +29,32 @@ class PlannedEntry:
     fingerprint: bool
 
 
-@dataclass(frozen=True)
-class Content:
+class Content(NamedTuple):
     crc: int
     sha1: str | None
     link_raw: bytes | None
 
 
-def read_entries(
-    path: str | os.PathLike[str] | None, f: BinaryIO, work: list[PlannedEntry], threads: int
-) -> list[Content]:
-    """Decompress and check every entry; big archives in `threads` contiguous runs at once
-    (zlib and hashlib let go of the GIL), with the first failure in file order reported.
-
-    Each further thread opens the archive at `path`; without one, `f` is read in this thread."""
+def read_entries(view: ArchiveView, work: list[PlannedEntry], threads: int) -> list[Content]:
+    """Decompress and check every entry of the archive mapped at `view`; big archives in `threads`
+    contiguous runs at once (zlib and hashlib let go of the GIL), with the first failure in file
+    order reported."""
     runs = _split(work, threads if _worth_threads(work) else 1)
-    if len(runs) == 1 or path is None:
-        return [_read_entry(f, entry) for entry in work]
-    archive = path  # what the threads open (a name mypy sees as set inside read_run)
+    if len(runs) == 1:
+        return [_read_entry(view, entry) for entry in work]
     failed = _FirstFailure()
 
     def read_run(number: int, run: list[PlannedEntry]) -> list[Content]:
-        with open(archive, "rb") as own:
-            out = []
-            for entry in run:
-                if failed.before(number):
-                    break  # an earlier run failed: that failure is the one reported
-                try:
-                    out.append(_read_entry(own, entry))
-                except BaseException:
-                    failed.note(number)
-                    raise
-            return out
+        out = []
+        for entry in run:
+            if failed.before(number):
+                break  # an earlier run failed: that failure is the one reported
+            try:
+                out.append(_read_entry(view, entry))
+            except BaseException:
+                failed.note(number)
+                raise
+        return out
 
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="capi-scan") as pool:
         futures = [pool.submit(read_run, number, run) for number, run in enumerate(runs)]
@@ -116,21 +109,27 @@ class _FirstFailure:
         return first is not None and first < number
 
 
-def _read_entry(f: BinaryIO, entry: PlannedEntry) -> Content:
+# What bad bytes in an entry raise while it is read.
+_READ_ERRORS: tuple[type[Exception], ...] = (*INFLATE_ERRORS, OSError, EOFError)
+
+
+def _read_entry(view: ArchiveView, entry: PlannedEntry) -> Content:
     info = entry.info
     digest = hashlib.sha1(usedforsecurity=False) if entry.fingerprint else None
-    f.seek(entry.start)
+    start, end = entry.start, entry.start + info.compress_size
+    if end > len(view):
+        raise invalid_zip()  # truncated archive
     target: bytes | bytearray
     try:
         if info.compress_type != BZIP2 and info.compress_size <= CHUNK and info.file_size <= CHUNK:
-            content = _inflate_small(f, info)
-            crc = zlib.crc32(content)
+            content = _inflate_small(view[start:end], info)
+            crc = crc32(content)
             if digest is not None:
                 digest.update(content)
             target = content if entry.is_link else b""
         else:
-            crc, target = _inflate_streaming(f, info, digest, entry.is_link)
-    except (zlib.error, OSError, EOFError):
+            crc, target = _inflate_streaming(view, start, info, digest, entry.is_link)
+    except _READ_ERRORS:
         raise invalid_zip() from None
     if entry.is_link and len(target) > MAX_LINK_TARGET:
         raise bad_link(info.filename)
@@ -139,16 +138,13 @@ def _read_entry(f: BinaryIO, entry: PlannedEntry) -> Content:
     return Content(crc, digest.hexdigest() if digest is not None else None, bytes(target) if entry.is_link else None)
 
 
-def _inflate_small(f: BinaryIO, info: zipfile.ZipInfo) -> bytes:
-    """An entry of at most CHUNK bytes either way, in one read and one call."""
-    data = f.read(info.compress_size)
-    if len(data) != info.compress_size:
-        raise invalid_zip()  # truncated archive
+def _inflate_small(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """An entry of at most CHUNK bytes either way, in one call."""
     if info.compress_type == STORED or (info.compress_size == 0 and info.file_size == 0):
         if len(data) != info.file_size:
             raise invalid_zip()
         return data
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflater = new_inflater()
     # One byte more than declared is enough to catch a header that understates the size.
     content = inflater.decompress(data, info.file_size + 1)
     if not inflater.eof or len(content) != info.file_size:
@@ -156,16 +152,18 @@ def _inflate_small(f: BinaryIO, info: zipfile.ZipInfo) -> bytes:
     return content
 
 
-def _inflate_streaming(f: BinaryIO, info: zipfile.ZipInfo, digest: Any, is_link: bool) -> tuple[int, bytearray]:
+def _inflate_streaming(
+    view: ArchiveView, start: int, info: zipfile.ZipInfo, digest: Any, is_link: bool
+) -> tuple[int, bytearray]:
     crc = 0
     size = 0
     target = bytearray()
-    for chunk in _decompress(f, info):
+    for chunk in _decompress(view, start, info):
         size += len(chunk)
         # Headers may lie: stop at the first byte beyond what was declared.
         if size > info.file_size:
             raise invalid_zip()
-        crc = zlib.crc32(chunk, crc)
+        crc = crc32(chunk, crc)
         if digest is not None:
             digest.update(chunk)
         if is_link:
@@ -177,18 +175,15 @@ def _inflate_streaming(f: BinaryIO, info: zipfile.ZipInfo, digest: Any, is_link:
     return crc, target
 
 
-def _decompress(f: BinaryIO, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """Yield the real content of `info` (f positioned at its data) in chunks of at most CHUNK."""
-    left = info.compress_size
+def _decompress(view: ArchiveView, start: int, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """Yield the real content of `info` (its data at `start`; the caller checked it lies inside
+    `view`) in chunks of at most CHUNK."""
+    at, end = start, start + info.compress_size
 
     def read_more() -> bytes:
-        nonlocal left
-        if left <= 0:
-            return b""
-        data = f.read(min(CHUNK, left))
-        if not data:
-            raise invalid_zip()  # truncated archive
-        left -= len(data)
+        nonlocal at
+        data = view[at : min(at + CHUNK, end)]
+        at += len(data)
         return data
 
     if info.compress_size == 0 and info.file_size == 0:
@@ -196,10 +191,10 @@ def _decompress(f: BinaryIO, info: zipfile.ZipInfo) -> Iterator[bytes]:
     if info.compress_type == STORED:
         if info.compress_size != info.file_size:
             raise invalid_zip()
-        while left > 0:
+        while at < end:
             yield read_more()
     elif info.compress_type == DEFLATED:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        inflater = new_inflater()
         while not inflater.eof:
             data = inflater.unconsumed_tail or read_more()
             out = inflater.decompress(data, CHUNK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from capi_packages.errors import ApiError, AppBitsUploadInvalid, FilePathInvalid
 
@@ -19,19 +19,22 @@ def member_parts(name: str, *, resolve_dotdot: bool = False) -> list[str] | None
     like "a:b" is refused too. Without resolve_dotdot any `..` component is refused outright.
     """
     path = name.replace("\\", "/")
-    if is_absolute(path) or "\0" in path:
+    if "\0" in path or path.startswith("/") or _DRIVE.match(path):
         return None
-    parts: list[str] = []
-    for part in path.split("/"):
+    parts = path.split("/")
+    if "" not in parts and "." not in parts and ".." not in parts:
+        return parts  # already normal: the common case, without a loop in Python
+    normal: list[str] = []
+    for part in parts:
         if part in ("", "."):
             continue
         if part == "..":
-            if not resolve_dotdot or not parts:
+            if not resolve_dotdot or not normal:
                 return None
-            parts.pop()
+            normal.pop()
         else:
-            parts.append(part)
-    return parts
+            normal.append(part)
+    return normal
 
 
 def is_absolute(path: str) -> bool:
@@ -39,9 +42,9 @@ def is_absolute(path: str) -> bool:
     return path.startswith("/") or bool(_DRIVE.match(path))
 
 
-@dataclass(frozen=True)
-class PackagePath:
-    """A name that becomes a path when the package is extracted: a zip entry or a cached resource."""
+class PackagePath(NamedTuple):
+    """A name that becomes a path when the package is extracted: a zip entry or a cached resource
+    (a tuple: one is made per entry)."""
 
     name: str  # as the client spelled it
     parts: tuple[str, ...]

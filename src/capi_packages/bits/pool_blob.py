@@ -11,9 +11,10 @@ A pool blob without the header is a plain copy of the file's content (the pool's
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from capi_packages.bits.codec import crc32
 
 MAGIC = b"CAPIpool"
 VERSION = 1
@@ -33,7 +34,7 @@ class PoolBlobHeader:
 
     def pack(self) -> bytes:
         head = _UNCHECKED.pack(MAGIC, VERSION, self.method, 0, self.crc, self.size, self.compressed_size, self.data_crc)
-        return head + struct.pack("<I", zlib.crc32(head))
+        return head + struct.pack("<I", crc32(head))
 
 
 def read_header(f: BinaryIO) -> PoolBlobHeader | None:
@@ -44,7 +45,7 @@ def read_header(f: BinaryIO) -> PoolBlobHeader | None:
         f.seek(0)
         return None
     _magic, version, method, _reserved, crc, size, csize, data_crc, head_crc = HEADER.unpack(raw)
-    if version != VERSION or head_crc != zlib.crc32(raw[: _UNCHECKED.size]):
+    if version != VERSION or head_crc != crc32(raw[: _UNCHECKED.size]):
         raise ValueError("corrupted pool blob header")
     return PoolBlobHeader(method, crc, size, csize, data_crc)
 
@@ -69,7 +70,7 @@ class PoolBlobWriter:
 
     def write(self, compressed: bytes) -> None:
         self._f.write(compressed)
-        self._data_crc = zlib.crc32(compressed, self._data_crc)
+        self._data_crc = crc32(compressed, self._data_crc)
         self._compressed += len(compressed)
 
     def finish(self, method: int, crc: int, size: int) -> None:

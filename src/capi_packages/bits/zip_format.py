@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import mmap
 import stat
 import struct
 import zipfile
-from typing import BinaryIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 from capi_packages.errors import AppBitsUploadInvalid, AppPackageInvalid
 
@@ -52,11 +55,44 @@ def data_offset(f: BinaryIO, info: zipfile.ZipInfo) -> int:
     raw = f.read(LOCAL_HEADER.size)
     if len(raw) != LOCAL_HEADER.size:
         raise invalid_zip()
-    sig, _ver, flags, method, _t, _d, _crc, _cs, _us, name_len, extra_len = LOCAL_HEADER.unpack(raw)
+    fields = LOCAL_HEADER.unpack(raw)
+    return _checked_data_start(info, fields, f.read(fields[9]))
+
+
+def _checked_data_start(info: zipfile.ZipInfo, fields: tuple[Any, ...], stored_name: bytes) -> int:
+    sig, _ver, flags, method, _t, _d, _crc, _cs, _us, name_len, extra_len = fields
     # A local name differing from the central one is how extractors get fooled ("mismatching
     # local filename" in unzip), so insist on byte equality.
     if sig != LOCAL_SIG or flags & ENCRYPTION_FLAGS or method != info.compress_type:
         raise invalid_zip()
-    if f.read(name_len) != encoded_name(info):
+    if stored_name != encoded_name(info):
         raise invalid_zip()
     return int(info.header_offset + LOCAL_HEADER.size + name_len + extra_len)
+
+
+# An archive in memory: mapped from its file, or bytes when it never had one.
+ArchiveView = mmap.mmap | bytes
+
+
+@contextmanager
+def map_archive(f: BinaryIO) -> Iterator[ArchiveView]:
+    """The whole archive as read-only memory: each entry is then a slice, with no seek or read call
+    per entry. An archive with no file behind it (a BytesIO) is in memory already: its bytes."""
+    try:
+        descriptor = f.fileno()
+    except (OSError, AttributeError):
+        f.seek(0)
+        yield f.read()
+        return
+    with mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ) as view:
+        yield view
+
+
+def local_data_start(view: ArchiveView, info: zipfile.ZipInfo) -> int:
+    """data_offset for an archive in memory."""
+    at = info.header_offset
+    if at + LOCAL_HEADER.size > len(view):
+        raise invalid_zip()
+    fields = LOCAL_HEADER.unpack_from(view, at)
+    name_at = at + LOCAL_HEADER.size
+    return _checked_data_start(info, fields, view[name_at : name_at + fields[9]])

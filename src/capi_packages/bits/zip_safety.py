@@ -8,7 +8,7 @@ import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from capi_packages.bits.entry_data import PlannedEntry, read_entries
 from capi_packages.bits.names import PackagePath, check_conflicts, member_parts
@@ -17,11 +17,13 @@ from capi_packages.bits.zip_format import (
     ENCRYPTION_FLAGS,
     STORED,
     SUPPORTED_METHODS,
-    data_offset,
+    ArchiveView,
     entry_mode,
     invalid_zip,
     is_dir_entry,
     is_symlink_entry,
+    local_data_start,
+    map_archive,
     too_large,
 )
 from capi_packages.errors import AppBitsUploadInvalid, AppPackageInvalid
@@ -46,8 +48,9 @@ class ArchiveLimits:
     max_entries: int
 
 
-@dataclass(frozen=True)
-class ScannedEntry:
+class ScannedEntry(NamedTuple):
+    # A tuple, not a dataclass: one is made per entry, and a frozen dataclass costs three times as
+    # much to make (30,000 entries, 70 ms).
     name: str
     is_dir: bool
     is_symlink: bool
@@ -97,7 +100,8 @@ def scan_archive(
             _check_headers(infos, fold_case)
             if sum(info.file_size for info in infos) > limits.max_total_bytes:
                 raise too_large(limits.max_total_bytes)
-            return _stream_entries(path, f, infos, getattr(zf, "start_dir", None), fingerprint, threads)
+            with map_archive(f) as view:
+                return _stream_entries(view, infos, getattr(zf, "start_dir", None), fingerprint, threads)
 
 
 def _too_many(max_entries: int) -> AppPackageInvalid:
@@ -150,15 +154,14 @@ def _check_headers(infos: list[zipfile.ZipInfo], fold_case: bool) -> None:
 
 
 def _stream_entries(
-    path: str | os.PathLike[str],
-    f: BinaryIO,
+    view: ArchiveView,
     infos: list[zipfile.ZipInfo],
     cd_start: int | None,
     fingerprint: Fingerprint | None,
     threads: int,
 ) -> list[ScannedEntry]:
-    work = _locate(f, infos, cd_start, fingerprint)
-    contents = read_entries(path, f, work, threads)
+    work = _locate(view, infos, cd_start, fingerprint)
+    contents = read_entries(view, work, threads)
     links: dict[tuple[str, ...], str] = {}
     placed: list[tuple[str, list[str], str]] = []
     order = {info.filename: i for i, info in enumerate(infos)}  # links are checked in directory order
@@ -171,7 +174,7 @@ def _stream_entries(
             parts = member_parts(info.orig_filename) or []
             links[tuple(parts)] = link_target
             placed.append((info.filename, parts, link_target))
-        results[entry.index] = ScannedEntry(
+        results[entry.number] = ScannedEntry(
             name=info.filename,
             is_dir=entry.is_dir,
             is_symlink=entry.is_link,
@@ -190,7 +193,7 @@ def _stream_entries(
 
 
 def _locate(
-    f: BinaryIO, infos: list[zipfile.ZipInfo], cd_start: int | None, fingerprint: Fingerprint | None
+    view: ArchiveView, infos: list[zipfile.ZipInfo], cd_start: int | None, fingerprint: Fingerprint | None
 ) -> list[PlannedEntry]:
     """Every entry's data offset, in file order, refusing entries that share bytes (the
     overlapping-entries bomb inflates one compressed kernel many times)."""
@@ -200,7 +203,7 @@ def _locate(
         info = infos[index]
         if info.header_offset < data_end:
             raise invalid_zip()
-        start = data_offset(f, info)
+        start = local_data_start(view, info)
         data_end = start + info.compress_size
         if cd_start is not None and data_end > cd_start:
             raise invalid_zip()

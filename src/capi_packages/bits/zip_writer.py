@@ -7,10 +7,10 @@ import queue
 import struct
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from capi_packages.bits.codec import crc32
 from capi_packages.bits.zip_format import BZIP2, DEFLATED, LOCAL_HEADER, LOCAL_SIG
 
 DATA_DESCRIPTOR_FLAG = 0x0008
@@ -50,7 +50,7 @@ class _Hasher(threading.Thread):
             try:
                 self.digest.update(data)
                 if crc is not None and self.with_crcs:
-                    crc.value = zlib.crc32(data, crc.value)
+                    crc.value = crc32(data, crc.value)
             except BaseException as e:  # handed to the writing thread by hexdigests()
                 self.error = e
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import bz2
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from capi_packages.bits.codec import crc32
+from capi_packages.bits.codec import inflater as new_inflater
 from capi_packages.bits.entry_data import Content, PlannedEntry, read_entries
 from capi_packages.bits.names import member_parts
 from capi_packages.bits.zip_format import (
     BZIP2,
     DEFLATED,
     STORED,
-    data_offset,
+    ArchiveView,
     entry_mode,
     is_dir_entry,
     is_symlink_entry,
+    local_data_start,
+    map_archive,
 )
 from capi_packages.errors import AppBitsUploadInvalid
 
@@ -81,36 +84,41 @@ def normalise(name: str) -> str | None:
     return "/".join(parts) if parts else None
 
 
-def read_index(f: BinaryIO, *, hash_up_to: int, path: str | None = None, threads: int = 1) -> PackageIndex:
+def read_index(f: BinaryIO, *, hash_up_to: int, threads: int = 1) -> PackageIndex:
     """Index the zip in `f` (seekable). File sha1s are computed when the package inflates to at
     most `hash_up_to` bytes; above that only the central directory is read and sha1 stays unknown.
 
     The files are read as an upload's scan reads them (one pass inflating, checking the CRC and
-    hashing), in up to `threads` threads when the zip is also at `path`.
+    hashing), in up to `threads` threads.
     """
     try:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
             hash_files = sum(i.file_size for i in infos) <= hash_up_to
-            found = [found for index, info in enumerate(infos) if (found := _locate(f, index, info, hash_files))]
-            # Links are read for their targets, files only when hashed; directories never.
-            work = [planned for _path, _kind, planned in found if planned.is_link or planned.fingerprint]
-            contents = read_entries(path, f, work, threads)
-            read = {planned.index: content for planned, content in zip(work, contents, strict=True)}
-            return PackageIndex([_entry(p, kind, planned, read.get(planned.index)) for p, kind, planned in found])
+            if not infos:
+                return PackageIndex([])
+            with map_archive(f) as view:
+                found = [found for index, info in enumerate(infos) if (found := _locate(view, index, info, hash_files))]
+                # Links are read for their targets, files only when hashed; directories never.
+                work = [planned for _path, _kind, planned in found if planned.is_link or planned.fingerprint]
+                contents = read_entries(view, work, threads)
+            read = {planned.number: content for planned, content in zip(work, contents, strict=True)}
+            return PackageIndex([_entry(p, kind, planned, read.get(planned.number)) for p, kind, planned in found])
     except AppBitsUploadInvalid as e:  # a CRC, a size or a local header that disagrees
         raise ArchiveUnreadable(str(e)) from e
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError) as e:
         raise ArchiveUnreadable(str(e)) from e
 
 
-def _locate(f: BinaryIO, index: int, info: zipfile.ZipInfo, hash_files: bool) -> tuple[str, str, PlannedEntry] | None:
+def _locate(
+    view: ArchiveView, index: int, info: zipfile.ZipInfo, hash_files: bool
+) -> tuple[str, str, PlannedEntry] | None:
     path = normalise(info.filename)
     if path is None:
         return None  # the root directory itself ("./"); uploads with any other such name were refused
     kind = DIRECTORY if is_dir_entry(info) else SYMLINK if is_symlink_entry(info) else FILE
     try:
-        start = data_offset(f, info)
+        start = local_data_start(view, info)
     except AppBitsUploadInvalid as e:  # a local header that disagrees with the central directory
         raise ArchiveUnreadable(f"entry {info.filename!r} has a bad local header") from e
     is_dir, is_link = kind == DIRECTORY, kind == SYMLINK
@@ -142,7 +150,7 @@ def entry_chunks(f: BinaryIO, entry: Entry, start: int = 0, end: int | None = No
     end = entry.size if end is None else min(end, entry.size)
     position, crc = 0, 0
     for chunk in _inflate(f, entry):
-        crc = zlib.crc32(chunk, crc)
+        crc = crc32(chunk, crc)
         chunk_end = position + len(chunk)
         if chunk_end > start and position < end:
             yield chunk[max(0, start - position) : end - position]
@@ -166,7 +174,7 @@ def _inflate(f: BinaryIO, entry: Entry) -> Iterator[bytes]:
         while data := read():
             yield data
     elif entry.method == DEFLATED:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        inflater = new_inflater()
         while not inflater.eof and (data := inflater.unconsumed_tail or read()):
             if out := inflater.decompress(data, CHUNK):
                 yield out

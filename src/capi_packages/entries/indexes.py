@@ -57,7 +57,7 @@ class EntryIndexes:
         path = self.blobstore.local_path(key)
         if path is not None:
             with open(path, "rb") as f:
-                return read_index(f, hash_up_to=self.hash_up_to, path=str(path), threads=DEFAULT_THREADS)
+                return read_index(f, hash_up_to=self.hash_up_to, threads=DEFAULT_THREADS)
         # A remote store streams; the central directory sits at the end, so spool the zip first.
         with tempfile.TemporaryFile(dir=self.blobstore.scratch_dir(), prefix=".index-") as spool:
             with self.blobstore.open(key) as blob:
