@@ -13,7 +13,8 @@ from capi_cli import output, packages_commands, setup_commands
 from capi_cli import session as sessions
 from capi_cli.session import CLIENT_ERRORS, Session, api_root, fail, quiet_option, with_session
 from capi_client import App, CapiError, login, push, tls_verify
-from capi_client.config import load_saved_login, save_login
+from capi_client.config import config_path, load_saved_login, save_login
+from capi_client.tree_cache import TreeCache
 
 
 @click.command("push")
@@ -32,6 +33,8 @@ def push_command(session: Session, directory: str, app_name: str | None, app_gui
 
     Honours .cfignore and skips what the cf CLI skips (.git, manifest.yml, ...). Files the
     server already caches are not uploaded again. What was sent goes to stderr (and into --json).
+    The digest of a pushed tree is kept beside the config file (trees/), so that a tree unchanged
+    since is not read again to find that the app already holds it.
 
     \b
     Example:
@@ -50,6 +53,7 @@ def push_command(session: Session, directory: str, app_name: str | None, app_gui
             timeout=options["timeout"],
             report=session.say,
             scan_progress=spinner,
+            tree_cache=TreeCache(config_path().parent / "trees"),
         )
     if session.as_json:
         output.echo_json({**result.package.raw, "push": result.summary.to_json()})

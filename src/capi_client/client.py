@@ -41,8 +41,10 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 DEFAULT_RETRIES = 2
 # Polling: the first look comes soon (a small package is READY in a fraction of a second), then
-# the wait grows by half up to the cf CLI's fixed 3 s.
-FIRST_POLL, MAX_POLL, POLL_BACKOFF = 0.1, 3.0, 1.5
+# the wait grows by 15 % up to the cf CLI's fixed 3 s. Growing slowly keeps what a wait overshoots
+# the READY moment by at most 15 % of the wait (growing by half, a push READY after 1.4 s was seen
+# after 2.1 s); the price is about 15 looks in the first 2 seconds.
+FIRST_POLL, MAX_POLL, POLL_BACKOFF = 0.05, 3.0, 1.15
 CA_FILE_ENV = "CAPI_CA_FILE"
 
 
@@ -411,8 +413,8 @@ class PackagesClient(SetupCalls, AuditEventCalls, EntriesMixin, TreeCalls):
     def _poll(self, fetch: Callable[[], T], what: str, timeout: float, interval: float | None) -> T:
         """Call `fetch` until its result is in a final state, or raise WaitTimeoutError.
 
-        A fixed `interval` waits that long between looks; None starts at FIRST_POLL and grows by half
-        up to MAX_POLL.
+        A fixed `interval` waits that long between looks; None starts at FIRST_POLL and grows by
+        POLL_BACKOFF up to MAX_POLL.
         """
         deadline = self._clock() + timeout
         delay = interval if interval is not None else FIRST_POLL

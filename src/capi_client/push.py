@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from capi_client.archive import LocalFile, ZipBuilder, hash_file, walk_tree
+from capi_client.archive import LocalFile, ZipBuilder, hash_all, hash_file, walk_tree
 from capi_client.cfignore import CfIgnore
 from capi_client.errors import PackageFailedError
 from capi_client.models import Package, Resource
 from capi_client.transfer import ProgressCallback
+from capi_client.tree_cache import TreeCache, listing_key
 from capi_client.trees import tree_digest
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ def format_bytes(size: float) -> str:
 def collect_files(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> list[LocalFile]:
     """Every directory, file and symlink a push of `root` sends, regular files hashed, in the
     cf CLI's order."""
-    return [replace(f, sha1=hash_file(f.abs_path)) if f.is_regular else f for f in walk_tree(root, ignore)]
+    return [f.hashed(hash_file(f.abs_path)) if f.is_regular else f for f in walk_tree(root, ignore)]
 
 
 def write_zip(fileobj: IO[bytes], files: Sequence[LocalFile], compresslevel: int = 1) -> None:
@@ -121,18 +123,28 @@ class _Scan:
 def _scan_into(
     builder: ZipBuilder, files: Iterable[LocalFile], min_size: int, on_progress: ScanCallback | None
 ) -> _Scan:
+    listed = list(files)
+    asked = [entry.is_regular and entry.size >= min_size and entry.size > 0 for entry in listed]
+
+    def zipped(done: int) -> None:
+        if on_progress is not None:
+            on_progress(done, builder.file_bytes)
+
+    sha1s = iter(builder.add_all([entry for entry, ask in zip(listed, asked, strict=True) if not ask], zipped))
     entries: list[LocalFile] = []
     candidates: list[LocalFile] = []
-    for entry in files:
-        if entry.is_regular and entry.size >= min_size and entry.size > 0:
-            entry = entry if entry.sha1 else replace(entry, sha1=hash_file(entry.abs_path))
+    hashed = 0
+    for entry, ask in zip(listed, asked, strict=True):
+        if ask:
+            entry = entry if entry.sha1 else entry.hashed(hash_file(entry.abs_path))
             candidates.append(entry)
+            hashed += entry.size
+            if on_progress is not None:
+                on_progress(len(entries) + 1, builder.file_bytes + hashed)
         else:
-            sha1 = builder.add(entry)  # a file hashed before must still have that content
-            entry = replace(entry, sha1=sha1) if sha1 else entry
+            sha1 = next(sha1s)  # a file hashed before must still have that content (add checks it)
+            entry = entry.hashed(sha1) if sha1 else entry
         entries.append(entry)
-        if on_progress is not None:
-            on_progress(len(entries), builder.file_bytes)
     return _Scan(entries, candidates)
 
 
@@ -148,11 +160,13 @@ def push(
     scan_progress: ScanCallback | None = None,
     matcher: Matcher | None = None,
     compresslevel: int = 1,
+    tree_cache: TreeCache | None = None,
 ) -> PushResult:
     """Push a directory as a new bits package of `app_guid`, the way `cf push` does.
 
     Files the server already holds are sent as `resources`, not as bits. The package is READY,
-    or PROCESSING_UPLOAD when `wait` is false.
+    or PROCESSING_UPLOAD when `wait` is false. With a `tree_cache`, a tree whose listing has not
+    changed since a push that hashed it is not read again to learn its digest.
     """
     root = os.fspath(path)
     if not os.path.isdir(root):
@@ -161,15 +175,30 @@ def push(
     ask = matcher if matcher is not None else ResourcePoolMatcher(client)
     if next(iter(walk_tree(root)), None) is None:
         raise ValueError(f"{root} holds nothing to push")
+    read_from = time.time_ns()
     files: Iterable[LocalFile] = walk_tree(root)
     # Hashing the tree before zipping it reads small files twice: only worth it when a package
     # of the app might hold the tree.
     if matcher is None and (client.known_trees(app_guid) or 0) > 0:
-        hashed = _hash_tree(root, scan_progress)
-        copied = _push_copy(client, app_guid, hashed, wait=wait, timeout=timeout, say=say)
-        if copied is not None:
-            return copied
-        files = hashed
+        listed = list(files)
+        listing = known = None
+        if tree_cache is not None:
+            listing = listing_key(listed)
+            known = tree_cache.digest(root, listing)
+        if known is not None:
+            copied = _push_copy(client, app_guid, listed, known, wait=wait, timeout=timeout, say=say)
+            if copied is not None:
+                return copied
+            files = listed  # no package holds it: the zip hashes what it reads
+        else:
+            hashed = _hash_tree(listed, scan_progress)
+            digest = tree_digest(hashed)
+            if tree_cache is not None:
+                tree_cache.remember(root, hashed, digest, read_from, listing)
+            copied = _push_copy(client, app_guid, hashed, digest, wait=wait, timeout=timeout, say=say)
+            if copied is not None:
+                return copied
+            files = hashed
     with tempfile.TemporaryFile(prefix="capi-push-") as archive:
         # No directory entries: the package keeps none (CC removes them), and a zip without them
         # is one our server can store as uploaded.
@@ -183,9 +212,7 @@ def push(
             # Trust a match only for a file we have with that very content.
             cached = [r for r in matched if (r.path, r.sha1) in ours]
             cached_paths = {r.path for r in cached}
-            for entry in scan.candidates:
-                if entry.path not in cached_paths:
-                    builder.add(entry)
+            builder.add_all([entry for entry in scan.candidates if entry.path not in cached_paths])
             if not builder.entries and not cached:
                 # Only empty directories: send them as the cf CLI would, for the server's answer to it.
                 builder.directories = True
@@ -203,29 +230,36 @@ def push(
         archive.seek(0)
         bits: Any = archive if zipped else None
         package = client.upload_bits(package.guid, bits, resources=cached, progress=progress if zipped else None)
+    if tree_cache is not None:
+        # Every file was hashed on the way into the zip (or before it): remember what the tree was,
+        # while the server processes it.
+        tree_cache.remember(root, scan.entries, tree_digest(scan.entries), read_from)
     if wait:
         say(f"waiting for package {package.guid} to be READY")
         package = client.wait_until_ready(package, timeout=timeout)
     return PushResult(package, summary)
 
 
-def _hash_tree(root: str, on_progress: ScanCallback | None) -> list[LocalFile]:
-    hashed: list[LocalFile] = []
-    read = 0
-    for entry in walk_tree(root):
-        if entry.is_regular:
-            entry = replace(entry, sha1=hash_file(entry.abs_path, entry.size))
-            read += entry.size
-        hashed.append(entry)
+def _hash_tree(listed: list[LocalFile], on_progress: ScanCallback | None) -> list[LocalFile]:
+    regular = [entry for entry in listed if entry.is_regular]
+    counted, read = 0, 0
+
+    def hashed(done: int) -> None:
+        nonlocal counted, read
+        read += sum(f.size for f in regular[counted:done])
+        counted = done
         if on_progress is not None:
-            on_progress(len(hashed), read)
-    return hashed
+            on_progress(done, read)
+
+    sha1s = iter(hash_all(regular, hashed if on_progress is not None else None))
+    return [entry.hashed(next(sha1s)) if entry.is_regular else entry for entry in listed]
 
 
 def _push_copy(
     client: PackagesClient,
     app_guid: str,
     files: list[LocalFile],
+    digest: str,
     *,
     wait: bool,
     timeout: float,
@@ -235,7 +269,7 @@ def _push_copy(
     there is none, or when the copy failed (its source's zip gone): then the tree is uploaded."""
     if not files:
         return None
-    source = client.match_pushed_tree(app_guid, tree_digest(files))
+    source = client.match_pushed_tree(app_guid, digest)
     if source is None:
         return None
     summary = replace(_summary(files, [], 0), uploaded_files=0, copied_from=source)

@@ -6,7 +6,8 @@ For the thousands of 1-4 KB files of a node_modules those set-ups cost three tim
 compression itself. Here a file read whole is compressed in one call with a window just big
 enough for it (any deflate stream inflates with the standard 32 KiB window, so readers see no
 difference) and written after a header that already holds its sizes. Only a file too big to
-read whole is streamed, and its header patched afterwards.
+read whole is streamed, and its header patched afterwards. The fast levels (1-3) deflate with
+ISA-L instead of zlib, which costs less again.
 
 What comes out is a plain PKZIP archive (zip64 where sizes, offsets or the entry count need it)
 that zipfile, Info-ZIP and Go's archive/zip read.
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, replace
-from typing import IO
+from collections.abc import Sequence
+from typing import IO, Any, NamedTuple
+
+from isal import isal_zlib
 
 STORED, DEFLATED = 0, 8
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
@@ -38,14 +41,18 @@ _STREAM_ZIP64_FROM = 0xF0000000
 # smaller hash table finds the same matches in a file this short.
 _SMALL_FILE = 64 * 1024
 _SMALL_MEM_LEVEL = 5
+# The fast levels go to ISA-L (python-isal): at level 1 it deflates a 2 KB file in 60 % of zlib's
+# time and a big one 3 times as fast, to a slightly smaller size, and computes CRC-32 12 times as
+# fast. Its levels stop at 3; higher ones, asked for a smaller zip, stay with zlib.
+_ISAL_LEVELS = frozenset({1, 2, 3})
+_COPY_CHUNK = 1 << 20
 
 
 class ZipSizeError(OSError):
     """A streamed file grew past what its local header could describe."""
 
 
-@dataclass(frozen=True)
-class _Member:
+class _Member(NamedTuple):
     name: bytes
     flags: int
     method: int
@@ -65,11 +72,19 @@ def dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]
 
 def deflate(data: bytes, level: int) -> bytes:
     """Raw deflate of a whole file, set up for its size."""
+    if level in _ISAL_LEVELS:
+        return isal_zlib.compress(data, level, -zlib.MAX_WBITS)
     if len(data) > _SMALL_FILE:
         return zlib.compress(data, level, -zlib.MAX_WBITS)
     window = max(9, min(zlib.MAX_WBITS, (len(data) - 1).bit_length()))
     compressor = zlib.compressobj(level, zlib.DEFLATED, -window, _SMALL_MEM_LEVEL)
     return compressor.compress(data) + compressor.flush()
+
+
+def _compressor(level: int) -> Any:
+    if level in _ISAL_LEVELS:
+        return isal_zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
 
 
 class ZipStream:
@@ -87,9 +102,32 @@ class ZipStream:
     def count(self) -> int:
         return len(self._members)
 
+    @property
+    def members(self) -> list[_Member]:
+        return self._members
+
+    @property
+    def offset(self) -> int:
+        """Bytes written so far, from the archive's start."""
+        return self._offset
+
+    def adopt(self, part: IO[bytes], members: Sequence[_Member], length: int) -> None:
+        """Append the `length` bytes at the start of `part`, where another ZipStream wrote `members`."""
+        base = self._offset
+        part.seek(0)
+        left = length
+        while left > 0:
+            chunk = part.read(min(left, _COPY_CHUNK))
+            if not chunk:
+                raise OSError("the zipped part ended early")
+            self._out.write(chunk)
+            left -= len(chunk)
+        self._members.extend(m._replace(offset=m.offset + base) for m in members)
+        self._offset = base + length
+
     def add_bytes(self, name: str, data: bytes, method: int, stamp: tuple[int, int], external_attr: int) -> None:
         """A member whose content is all in `data`."""
-        crc = zlib.crc32(data)
+        crc = isal_zlib.crc32(data)
         body = deflate(data, self._level) if method == DEFLATED and data else data
         method = method if data else STORED
         encoded, flags = _encode(name)
@@ -142,13 +180,13 @@ class _MemberWriter:
     def __init__(self, stream: ZipStream, member: _Member, header_len: int, zip64: bool, level: int) -> None:
         self._stream, self._member, self._header_len, self._zip64 = stream, member, header_len, zip64
         deflates = member.method == DEFLATED
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS) if deflates else None
+        self._compressor = _compressor(level) if deflates else None
         self._crc = 0
         self._size = 0
         self._compressed = 0
 
     def write(self, chunk: bytes) -> None:
-        self._crc = zlib.crc32(chunk, self._crc)
+        self._crc = isal_zlib.crc32(chunk, self._crc)
         self._size += len(chunk)
         self._emit(self._compressor.compress(chunk) if self._compressor is not None else chunk)
 
@@ -160,7 +198,7 @@ class _MemberWriter:
     def close(self) -> None:
         if self._compressor is not None:
             self._emit(self._compressor.flush())
-        ended = replace(self._member, crc=self._crc, compressed=self._compressed, size=self._size)
+        ended = self._member._replace(crc=self._crc, compressed=self._compressed, size=self._size)
         self._stream._ended(ended, self._header_len, self._zip64)
 
 

@@ -99,7 +99,7 @@ def test_polling_starts_soon_and_backs_off_to_the_cf_cli_interval(flaky: Flaky) 
     """The schedule of waits between looks at a package that takes its time."""
     sleeps: list[float] = []
     with client_for(flaky, sleeps) as client:
-        states = iter(["PROCESSING_UPLOAD"] * 12 + ["READY"])
+        states = iter(["PROCESSING_UPLOAD"] * 40 + ["READY"])
 
         def fetch() -> object:
             state = next(states)

@@ -4,16 +4,26 @@ matches (a Cloud Controller) gets CC's protocol."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
+import time
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
+import pytest
 
 from capi_client import Package, PackagesClient, push
+from capi_client import archive as archive_module
+from capi_client import tree_cache as tree_cache_module
 from capi_client.push import collect_files
+from capi_client.tree_cache import TreeCache
 from capi_client.trees import tree_digest
 from tests.process.client_live_support import Live, multipart_parts, new_app, zip_contents
+
+# The module, not the function capi_client exports under the same name.
+push_module = importlib.import_module("capi_client.push")
 
 
 def _small_tree(root: Path, files: int = 40) -> None:
@@ -172,3 +182,83 @@ def test_a_copy_that_fails_because_its_source_zip_vanished_is_followed_by_an_upl
     assert len(failed) == 1
     assert _bits(client, again.package.guid)["app.js"] == (root / "app.js").read_bytes()
     assert first.guid not in {p.guid for p in failed}
+
+
+# -- the remembered tree digest ------------------------------------------------------------------
+
+
+def _unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, reading a pushed file fails the test."""
+
+    def refuse(*_args: object, **_kwargs: object) -> NoReturn:
+        raise AssertionError("a file was read")
+
+    for module in (archive_module, push_module):
+        for name in ("hash_file", "read_whole"):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, refuse)
+
+
+def test_a_remembered_unchanged_tree_is_copied_without_reading_a_file(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tree_cache_module, "RACY_SECONDS", 0)
+    root = tmp_path / "app"
+    _small_tree(root)
+    cache = TreeCache(tmp_path / "trees")
+    client, recorder = live.recording(capture_uploads=True)
+    app = new_app(client, live)
+    first = push(client, app.guid, root, timeout=60, tree_cache=cache)
+    assert len(list((tmp_path / "trees").glob("*.json"))) == 1
+    _unreadable(monkeypatch)
+    again = push(client, app.guid, root, timeout=60, tree_cache=cache)
+    assert again.summary.copied_from == first.package.guid and len(recorder.upload_bodies) == 1
+    assert again.summary.files == first.summary.files and again.summary.file_bytes == first.summary.file_bytes
+
+
+def test_a_file_rewritten_with_its_old_size_and_mtime_is_read_and_uploaded(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ctime gives it away: it moves on every write and cannot be set back."""
+    monkeypatch.setattr(tree_cache_module, "RACY_SECONDS", 0)
+    root = tmp_path / "app"
+    _small_tree(root)
+    cache = TreeCache(tmp_path / "trees")
+    client, recorder = live.recording(capture_uploads=True)
+    app = new_app(client, live)
+    push(client, app.guid, root, timeout=60, tree_cache=cache)
+    target = root / "node_modules" / "pkg0" / "index0.js"
+    before = target.stat()
+    old = target.read_bytes()
+    time.sleep(0.01)
+    target.write_bytes(old.replace(b"0", b"7"))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size and target.stat().st_mtime_ns == before.st_mtime_ns
+    again = push(client, app.guid, root, timeout=60, tree_cache=cache)
+    assert again.summary.copied_from is None and len(recorder.upload_bodies) == 2
+    assert _bits(client, again.package.guid)["node_modules/pkg0/index0.js"] == old.replace(b"0", b"7")
+
+
+def test_a_tree_changed_just_before_its_push_is_not_remembered(live: Live, tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    _small_tree(root)  # written just now: within the window where a write could hide
+    cache = TreeCache(tmp_path / "trees")
+    client = live.client()
+    app = new_app(client, live)
+    push(client, app.guid, root, timeout=60, tree_cache=cache)
+    push(client, app.guid, root, timeout=60, tree_cache=cache)
+    assert not list((tmp_path / "trees").glob("*.json"))
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tree_cache_module, "RACY_SECONDS", 0)
+    root = tmp_path / "app"
+    _small_tree(root)
+    (tmp_path / "trees").write_text("a file where the cache directory should be")
+    client = live.client()
+    app = new_app(client, live)
+    first = push(client, app.guid, root, timeout=60, tree_cache=TreeCache(tmp_path / "trees"))
+    again = push(client, app.guid, root, timeout=60, tree_cache=TreeCache(tmp_path / "trees"))
+    assert again.summary.copied_from == first.package.guid
