@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from capi_packages.bits import entry_data
+from capi_packages.bits import entry_data, zip_format
 from capi_packages.bits.assembly import (
     build_package_zip,
 )
@@ -370,6 +370,17 @@ def test_scanning_in_threads_gives_what_one_thread_gives(tmp_path: Path, monkeyp
     assert scan_archive(path, LIMITS, lambda size, mode: True, threads=3) == scan_archive(
         path, LIMITS, lambda size, mode: True
     )
+
+
+def test_pages_handed_back_while_reading_are_read_again_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan drops the pages of the mapped archive behind it (a 1 GB upload must not stay
+    resident); a page dropped while another thread still reads near it maps in again."""
+    path = make_zip(tmp_path / "m.zip", many_files)
+    whole = scan_archive(path, LIMITS, lambda size, mode: True)
+    monkeypatch.setattr(zip_format, "RELEASE_EVERY", 1)  # after every entry, and every chunk
+    monkeypatch.setattr(entry_data, "PARALLEL_FROM", 0)
+    assert scan_archive(path, LIMITS, lambda size, mode: True, threads=3) == whole
+    assert scan_archive(path, LIMITS, lambda size, mode: True) == whole
 
 
 def test_scanning_in_threads_reports_the_first_failure_in_file_order(

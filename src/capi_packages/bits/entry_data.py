@@ -7,14 +7,14 @@ import hashlib
 import os
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from capi_packages.bits.codec import INFLATE_ERRORS, crc32
 from capi_packages.bits.codec import inflater as new_inflater
 from capi_packages.bits.symlinks import MAX_LINK_TARGET, bad_link
-from capi_packages.bits.zip_format import BZIP2, CHUNK, DEFLATED, STORED, ArchiveView, invalid_zip
+from capi_packages.bits.zip_format import BZIP2, CHUNK, DEFLATED, STORED, ArchiveView, PageRelease, invalid_zip
 
 
 class PlannedEntry(NamedTuple):
@@ -41,20 +41,15 @@ def read_entries(view: ArchiveView, work: list[PlannedEntry], threads: int) -> l
     order reported."""
     runs = _split(work, threads if _worth_threads(work) else 1)
     if len(runs) == 1:
-        return [_read_entry(view, entry) for entry in work]
+        return _read_run(view, work)
     failed = _FirstFailure()
 
     def read_run(number: int, run: list[PlannedEntry]) -> list[Content]:
-        out = []
-        for entry in run:
-            if failed.before(number):
-                break  # an earlier run failed: that failure is the one reported
-            try:
-                out.append(_read_entry(view, entry))
-            except BaseException:
-                failed.note(number)
-                raise
-        return out
+        try:
+            return _read_run(view, run, lambda: failed.before(number))
+        except BaseException:
+            failed.note(number)
+            raise
 
     with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="capi-scan") as pool:
         futures = [pool.submit(read_run, number, run) for number, run in enumerate(runs)]
@@ -62,6 +57,24 @@ def read_entries(view: ArchiveView, work: list[PlannedEntry], threads: int) -> l
         for future in futures:
             contents.extend(future.result())  # raises the earliest run's failure first
     return contents
+
+
+def _read_run(view: ArchiveView, run: list[PlannedEntry], stop: Callable[[], bool] | None = None) -> list[Content]:
+    """Read entries in file order until `stop()` says an earlier run failed (its failure is the one
+    reported), handing the pages read back as it goes."""
+    out: list[Content] = []
+    if not run:
+        return out
+    pages = PageRelease(view, run[0].start)
+    try:
+        for entry in run:
+            if stop is not None and stop():
+                break
+            out.append(_read_entry(view, entry, pages))
+            pages.reached(entry.start + entry.info.compress_size)
+    finally:
+        pages.release(run[-1].start + run[-1].info.compress_size)
+    return out
 
 
 # Inflating and hashing let go of the GIL, so a big archive is read on several cores.
@@ -113,7 +126,7 @@ class _FirstFailure:
 _READ_ERRORS: tuple[type[Exception], ...] = (*INFLATE_ERRORS, OSError, EOFError)
 
 
-def _read_entry(view: ArchiveView, entry: PlannedEntry) -> Content:
+def _read_entry(view: ArchiveView, entry: PlannedEntry, pages: PageRelease | None = None) -> Content:
     info = entry.info
     digest = hashlib.sha1(usedforsecurity=False) if entry.fingerprint else None
     start, end = entry.start, entry.start + info.compress_size
@@ -128,7 +141,7 @@ def _read_entry(view: ArchiveView, entry: PlannedEntry) -> Content:
                 digest.update(content)
             target = content if entry.is_link else b""
         else:
-            crc, target = _inflate_streaming(view, start, info, digest, entry.is_link)
+            crc, target = _inflate_streaming(view, start, info, digest, entry.is_link, pages)
     except _READ_ERRORS:
         raise invalid_zip() from None
     if entry.is_link and len(target) > MAX_LINK_TARGET:
@@ -153,12 +166,12 @@ def _inflate_small(data: bytes, info: zipfile.ZipInfo) -> bytes:
 
 
 def _inflate_streaming(
-    view: ArchiveView, start: int, info: zipfile.ZipInfo, digest: Any, is_link: bool
+    view: ArchiveView, start: int, info: zipfile.ZipInfo, digest: Any, is_link: bool, pages: PageRelease | None
 ) -> tuple[int, bytearray]:
     crc = 0
     size = 0
     target = bytearray()
-    for chunk in _decompress(view, start, info):
+    for chunk in _decompress(view, start, info, pages):
         size += len(chunk)
         # Headers may lie: stop at the first byte beyond what was declared.
         if size > info.file_size:
@@ -175,7 +188,9 @@ def _inflate_streaming(
     return crc, target
 
 
-def _decompress(view: ArchiveView, start: int, info: zipfile.ZipInfo) -> Iterator[bytes]:
+def _decompress(
+    view: ArchiveView, start: int, info: zipfile.ZipInfo, pages: PageRelease | None = None
+) -> Iterator[bytes]:
     """Yield the real content of `info` (its data at `start`; the caller checked it lies inside
     `view`) in chunks of at most CHUNK."""
     at, end = start, start + info.compress_size
@@ -184,6 +199,8 @@ def _decompress(view: ArchiveView, start: int, info: zipfile.ZipInfo) -> Iterato
         nonlocal at
         data = view[at : min(at + CHUNK, end)]
         at += len(data)
+        if pages is not None:
+            pages.reached(at)  # one entry may be gigabytes
         return data
 
     if info.compress_size == 0 and info.file_size == 0:

@@ -88,6 +88,35 @@ def map_archive(f: BinaryIO) -> Iterator[ArchiveView]:
         yield view
 
 
+# A scan hands pages it has read back to the kernel this often, so that its resident memory stays
+# small however big the archive (the file stays in the page cache; the mapping just lets go).
+RELEASE_EVERY = 8 * 1024 * 1024
+
+
+class PageRelease:
+    """Tracks how far a reader of a mapped archive has come, and drops the pages behind it."""
+
+    def __init__(self, view: ArchiveView, start: int) -> None:
+        self._view = view
+        self._since = start
+
+    def reached(self, position: int) -> None:
+        if position - self._since >= RELEASE_EVERY:
+            self.release(position)
+
+    def release(self, position: int) -> None:
+        """Drop the pages from where the last release ended up to `position`. Dropping a page some
+        other reader still uses is harmless: its next access maps it in again from the file."""
+        view, since = self._view, self._since
+        self._since = max(since, position)
+        if position <= since or not isinstance(view, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        first = since - since % mmap.PAGESIZE
+        length = min(position, len(view)) - first
+        if length > 0:
+            view.madvise(mmap.MADV_DONTNEED, first, length)
+
+
 def local_data_start(view: ArchiveView, info: zipfile.ZipInfo) -> int:
     """data_offset for an archive in memory."""
     at = info.header_offset

@@ -18,6 +18,7 @@ from capi_packages.bits.zip_format import (
     STORED,
     SUPPORTED_METHODS,
     ArchiveView,
+    PageRelease,
     entry_mode,
     invalid_zip,
     is_dir_entry,
@@ -199,11 +200,14 @@ def _locate(
     overlapping-entries bomb inflates one compressed kernel many times)."""
     work: list[PlannedEntry] = []
     data_end = 0
+    # Each header read maps in the pages around it too (the kernel's fault-around): let them go.
+    pages = PageRelease(view, 0)
     for index in sorted(range(len(infos)), key=lambda i: infos[i].header_offset):
         info = infos[index]
         if info.header_offset < data_end:
             raise invalid_zip()
         start = local_data_start(view, info)
+        pages.reached(start)
         data_end = start + info.compress_size
         if cd_start is not None and data_end > cd_start:
             raise invalid_zip()
@@ -212,4 +216,5 @@ def _locate(
         mode = entry_mode(info)
         wanted = fingerprint is not None and not is_link and not is_dir and fingerprint(info.file_size, mode)
         work.append(PlannedEntry(index, info, start, is_dir, is_link, mode, wanted))
+    pages.release(data_end)
     return work

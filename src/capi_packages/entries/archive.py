@@ -17,6 +17,7 @@ from capi_packages.bits.zip_format import (
     DEFLATED,
     STORED,
     ArchiveView,
+    PageRelease,
     entry_mode,
     is_dir_entry,
     is_symlink_entry,
@@ -98,7 +99,13 @@ def read_index(f: BinaryIO, *, hash_up_to: int, threads: int = 1) -> PackageInde
             if not infos:
                 return PackageIndex([])
             with map_archive(f) as view:
-                found = [found for index, info in enumerate(infos) if (found := _locate(view, index, info, hash_files))]
+                pages = PageRelease(view, 0)  # the pages each header read maps in around it
+                found = []
+                for index, info in enumerate(infos):
+                    if located := _locate(view, index, info, hash_files):
+                        found.append(located)
+                        pages.reached(located[2].start)
+                pages.release(len(view))
                 # Links are read for their targets, files only when hashed; directories never.
                 work = [planned for _path, _kind, planned in found if planned.is_link or planned.fingerprint]
                 contents = read_entries(view, work, threads)
