@@ -133,6 +133,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
     """
     from capi_packages.app import create_app
     from capi_packages.auth.keys import record_issuer
+    from capi_packages.heap import settle_after_startup
     from capi_packages.http.server import serve as serve_app
     from capi_packages.logs import configure_logging
 
@@ -144,6 +145,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
     app = create_app(settings)
     _blobstore_writable(app.state.blobstore)
     record_issuer(settings.issuer_file, settings.local_token_issuer)
+    settle_after_startup()
     serve_app(app, settings)
 
 
@@ -172,6 +174,7 @@ def worker(data_dir: Path | None, once: bool) -> None:
     from capi_packages.app import build_registry
     from capi_packages.blobstore import make_blobstore
     from capi_packages.db.session import make_engine, make_sessionmaker
+    from capi_packages.heap import settle_after_startup
     from capi_packages.jobs.worker import Worker
     from capi_packages.logs import configure_logging
     from capi_packages.metrics.collectors import DatabaseCollector
@@ -196,6 +199,7 @@ def worker(data_dir: Path | None, once: bool) -> None:
             w.recover_stale()
             click.echo(f"ran {w.run_pending()} job(s)")
         else:
+            settle_after_startup()
             w.run_until_signalled(settings.worker_shutdown_grace_seconds)
     finally:
         blobstore.close()
