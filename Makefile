@@ -13,7 +13,7 @@ SRC := src tests benchmarks
 .DEFAULT_GOAL := help
 .PHONY: help install lock fmt lint typecheck test test-fast test-postgres check revision run worker migrate bench bench-quick soak fuzz clean
 # The part of the suite that exercises SQL most; run again on PostgreSQL by test-postgres.
-PG_TESTS ?= tests/api/test_list_packages.py tests/api/test_list_cache.py tests/api/test_permissions.py tests/api/test_read_update_delete.py \
+PG_TESTS ?= tests/api/test_database_pool.py tests/api/test_list_packages.py tests/api/test_list_cache.py tests/api/test_permissions.py tests/api/test_read_update_delete.py \
 	tests/bits_api/test_processing.py tests/bits_api/test_resource_matches.py tests/jobs \
 	tests/audit_events/test_transactions.py tests/audit_events/test_list_queries.py tests/audit_events/test_visibility.py \
 	tests/process/test_migration_race.py

@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     database_pool_size: int | None = Field(
         None,
         ge=1,
-        description="Database connections each process keeps open; default 40 on SQLite (one per request"
-        " thread: a connection is a file handle), 20 on PostgreSQL.",
+        description="Database connections each process keeps open; default 40 (one per request thread; on"
+        " PostgreSQL mind max_connections across processes).",
     )
     database_max_overflow: int = Field(
         20, ge=0, description="Connections a process may open beyond the pool under load (closed when idle)."
