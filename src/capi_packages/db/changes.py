@@ -8,6 +8,10 @@ need no invalidation code on any write path, the worker's and other hosts' inclu
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar, cast
+
 from sqlalchemy import BigInteger, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -17,6 +21,8 @@ from capi_packages.db.base import Base
 # organizations its visibility and filters go through (the tables migration 0007 watches; a later
 # migration that rebuilds one of them on SQLite must re-create its triggers).
 PACKAGES = "packages"
+
+T = TypeVar("T")
 
 
 class ChangeCounter(Base):
@@ -37,3 +43,46 @@ def current(session: Session, name: str) -> int | None:
     # Through the session's connection (Core), not the ORM: one row, one column.
     value = session.connection().execute(_VALUE, {"name": name}).scalar()
     return None if value is None else int(value)
+
+
+class SharedReads(Generic[T]):
+    """One read of a value at a time, shared by every thread that wants it meanwhile.
+
+    Under load dozens of request threads want the same counter at once, each for a round trip of
+    its own. Here a caller waits for the read in flight to end, then for the next one, which it
+    or another waiter starts, and takes that one's value: a read that began after the caller
+    asked, so the value is as fresh as a read of its own would be. One read then answers every
+    caller that arrived while the one before it ran.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._started = 0  # reads begun
+        self._done = 0  # the newest read that ended, by its number
+        self._value: T | None = None
+        self._reading = False
+
+    def get(self, read: Callable[[], T]) -> T:
+        with self._cond:
+            needed = self._started + 1  # the first read to begin from now on
+            while True:
+                if self._done >= needed:
+                    return cast(T, self._value)
+                if not self._reading:
+                    self._reading = True
+                    self._started += 1
+                    mine = self._started
+                    break
+                self._cond.wait()
+        try:
+            value = read()
+        except BaseException:
+            with self._cond:
+                self._reading = False  # a waiter starts the next read of its own
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            self._reading = False
+            self._done, self._value = mine, value
+            self._cond.notify_all()
+        return value

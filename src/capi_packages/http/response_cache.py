@@ -13,6 +13,7 @@ from collections.abc import Hashable
 
 from starlette.responses import Response
 
+from capi_packages.db.changes import SharedReads
 from capi_packages.http.responses import CFJSONResponse
 
 MAX_ENTRIES = 512
@@ -31,6 +32,8 @@ class ResponseCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0  # what the tests read to tell a page from memory from a rendered one
+        # The counter the entries are keyed by, read once for all the requests that want it at once.
+        self.counter_reads: SharedReads[int | None] = SharedReads()
 
     def get(self, key: Hashable) -> Response | None:
         with self._lock:

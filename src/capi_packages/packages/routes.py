@@ -64,7 +64,7 @@ def _cached(request: Request, session: Any, perms: Perms, cache: ListCache, page
     Looked up before the query string is even parsed: only a page that was answered is kept, so a
     hit is a query that parsed, and a query that does not parse still gets its error."""
     # The version (its counter first) is read before any row: see http/response_cache.py.
-    version = service.list_version(session, perms)
+    version = service.list_version(session, perms, cache.counter_reads)
     key = None if version is None else (version, request.scope["path"], request.scope["query_string"])
     if key is not None and (hit := cache.get(key)) is not None:
         return hit
