@@ -1,5 +1,5 @@
 """`python -m capi_cli`: the same as the `capi-packages` console command."""
 
-from capi_cli.main import main
+from capi_cli.main import run
 
-main()
+run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from capi_cli import client_commands, entries_commands, events_commands, server_commands
@@ -17,3 +19,15 @@ server_commands.register(main)
 client_commands.register(main)
 events_commands.register(main)
 entries_commands.register(main)
+
+
+def run() -> None:
+    """The program's entry (the console script and `python -m capi_cli`).
+
+    httpcore imports trio, where it is installed, to pick its async primitives. No command here
+    runs trio (they are synchronous, or asyncio for `serve`), and importing it cost a tenth of a
+    second of every client command. A None entry makes `import trio` fail as if it were absent;
+    only here, so that a process that imports this module for other ends keeps its trio.
+    """
+    sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+    main()
