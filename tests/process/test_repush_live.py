@@ -8,8 +8,9 @@ import importlib
 import io
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from capi_client import Package, PackagesClient, push
 from capi_client import archive as archive_module
 from capi_client import tree_cache as tree_cache_module
-from capi_client.push import collect_files
+from capi_client.push import PushResult, collect_files
 from capi_client.tree_cache import TreeCache
 from capi_client.trees import tree_digest
 from tests.process.client_live_support import Live, multipart_parts, new_app, zip_contents
@@ -199,9 +200,18 @@ def _unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
                 monkeypatch.setattr(module, name, refuse)
 
 
-def test_a_remembered_unchanged_tree_is_copied_without_reading_a_file(
-    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@dataclass
+class _Pushed:
+    root: Path
+    cache: TreeCache
+    client: PackagesClient
+    recorder: Any
+    app_guid: str
+    first: PushResult
+
+
+def _pushed_once(live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Pushed:
+    """A tree pushed once with a tree cache, old enough (as far as the cache knows) to be remembered."""
     monkeypatch.setattr(tree_cache_module, "RACY_SECONDS", 0)
     root = tmp_path / "app"
     _small_tree(root)
@@ -209,10 +219,18 @@ def test_a_remembered_unchanged_tree_is_copied_without_reading_a_file(
     client, recorder = live.recording(capture_uploads=True)
     app = new_app(client, live)
     first = push(client, app.guid, root, timeout=60, tree_cache=cache)
+    return _Pushed(root, cache, client, recorder, app.guid, first)
+
+
+def test_a_remembered_unchanged_tree_is_copied_without_reading_a_file(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pushed = _pushed_once(live, tmp_path, monkeypatch)
     assert len(list((tmp_path / "trees").glob("*.json"))) == 1
     _unreadable(monkeypatch)
-    again = push(client, app.guid, root, timeout=60, tree_cache=cache)
-    assert again.summary.copied_from == first.package.guid and len(recorder.upload_bodies) == 1
+    first = pushed.first
+    again = push(pushed.client, pushed.app_guid, pushed.root, timeout=60, tree_cache=pushed.cache)
+    assert again.summary.copied_from == first.package.guid and len(pushed.recorder.upload_bodies) == 1
     assert again.summary.files == first.summary.files and again.summary.file_bytes == first.summary.file_bytes
 
 
@@ -220,23 +238,17 @@ def test_a_file_rewritten_with_its_old_size_and_mtime_is_read_and_uploaded(
     live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ctime gives it away: it moves on every write and cannot be set back."""
-    monkeypatch.setattr(tree_cache_module, "RACY_SECONDS", 0)
-    root = tmp_path / "app"
-    _small_tree(root)
-    cache = TreeCache(tmp_path / "trees")
-    client, recorder = live.recording(capture_uploads=True)
-    app = new_app(client, live)
-    push(client, app.guid, root, timeout=60, tree_cache=cache)
-    target = root / "node_modules" / "pkg0" / "index0.js"
+    pushed = _pushed_once(live, tmp_path, monkeypatch)
+    target = pushed.root / "node_modules" / "pkg0" / "index0.js"
     before = target.stat()
     old = target.read_bytes()
     time.sleep(0.01)
     target.write_bytes(old.replace(b"0", b"7"))
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert target.stat().st_size == before.st_size and target.stat().st_mtime_ns == before.st_mtime_ns
-    again = push(client, app.guid, root, timeout=60, tree_cache=cache)
-    assert again.summary.copied_from is None and len(recorder.upload_bodies) == 2
-    assert _bits(client, again.package.guid)["node_modules/pkg0/index0.js"] == old.replace(b"0", b"7")
+    again = push(pushed.client, pushed.app_guid, pushed.root, timeout=60, tree_cache=pushed.cache)
+    assert again.summary.copied_from is None and len(pushed.recorder.upload_bodies) == 2
+    assert _bits(pushed.client, again.package.guid)["node_modules/pkg0/index0.js"] == old.replace(b"0", b"7")
 
 
 def test_a_tree_changed_just_before_its_push_is_not_remembered(live: Live, tmp_path: Path) -> None:
