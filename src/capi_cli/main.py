@@ -22,12 +22,13 @@ entries_commands.register(main)
 
 
 def run() -> None:
-    """The program's entry (the console script and `python -m capi_cli`).
+    """The program's entry (the console script and `python -m capi_cli`), leaving out of its start
+    what libraries import only because it is installed.
 
-    httpcore imports trio, where it is installed, to pick its async primitives. No command here
-    runs trio (they are synchronous, or asyncio for `serve`), and importing it cost a tenth of a
-    second of every client command. A None entry makes `import trio` fail as if it were absent;
-    only here, so that a process that imports this module for other ends keeps its trio.
+    httpcore imports trio to pick its async primitives, though no command runs trio (they are
+    synchronous, or asyncio for `serve`): a tenth of a second of every client command. A None
+    entry makes an import fail as if the module were absent; only here, so that a process that
+    imports this module for other ends keeps its trio.
     """
     sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
     main()

@@ -7,21 +7,10 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import httpx
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from capi_client import (
     CapiError,
@@ -36,6 +25,12 @@ from capi_client import (
     WaitTimeoutError,
 )
 from capi_client.push import format_bytes
+
+if TYPE_CHECKING:
+    # rich is imported only when something is drawn (stderr a terminal): a script's command,
+    # its stderr a pipe, starts without it.
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 # Exit codes; 2 is click's own for usage errors.
 EXIT_API_ERROR, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_FAILED, EXIT_TIMEOUT = 1, 3, 4, 5, 6
@@ -175,6 +170,8 @@ def should_show_progress(total: int | None, stream: IO[str] | None = None) -> bo
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, stderr=True)
 
 
@@ -193,6 +190,15 @@ class ProgressBar:
             # The total is known only at the first chunk (after a push built its zip).
             self._decided = True
             if should_show_progress(total):
+                from rich.progress import (
+                    BarColumn,
+                    DownloadColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                    TransferSpeedColumn,
+                )
+
                 self._progress = Progress(
                     TextColumn("{task.description}"),
                     BarColumn(),
@@ -229,6 +235,8 @@ class ScanSpinner:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         if shown:
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description} {task.fields[entries]} entries, {task.fields[size]}"),

@@ -69,15 +69,21 @@ class LocalFile:
 
 
 def _entry(full: str, rel: str, st: os.stat_result) -> LocalFile | None:
-    mode = stat.S_IMODE(st.st_mode) & 0o777
+    # Positional arguments: this runs once per entry of the tree.
+    kind = st.st_mode
     stamp = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    if stat.S_ISLNK(st.st_mode):
-        return LocalFile(rel, full, mode, st.st_size, st.st_mtime, link_target=os.readlink(full), stamp=stamp)
-    if stat.S_ISDIR(st.st_mode):
-        return LocalFile(rel, full, DIR_MODE, 0, st.st_mtime, is_dir=True, stamp=stamp)
-    if stat.S_ISREG(st.st_mode):
-        return LocalFile(rel, full, mode, st.st_size, st.st_mtime, stamp=stamp)
+    if stat.S_ISREG(kind):
+        return LocalFile(rel, full, kind & 0o777, st.st_size, st.st_mtime, "", None, False, stamp)
+    if stat.S_ISDIR(kind):
+        return LocalFile(rel, full, DIR_MODE, 0, st.st_mtime, "", None, True, stamp)
+    if stat.S_ISLNK(kind):
+        return LocalFile(rel, full, kind & 0o777, st.st_size, st.st_mtime, "", os.readlink(full), False, stamp)
     return None  # sockets, fifos and devices have no place in a package
+
+
+def _children(directory: str) -> Iterator[os.DirEntry[str]]:
+    with os.scandir(directory) as listing:
+        return iter(sorted(listing, key=lambda child: child.name))
 
 
 def walk_tree(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> Iterator[LocalFile]:
@@ -89,24 +95,26 @@ def walk_tree(root: str | os.PathLike[str], ignore: CfIgnore | None = None) -> I
     """
     base = os.path.realpath(os.fspath(root))
     rules = ignore if ignore is not None else CfIgnore.from_directory(base)
-
-    def visit(directory: str, prefix: str) -> Iterator[LocalFile]:
-        with os.scandir(directory) as listing:
-            children = sorted(listing, key=lambda child: child.name)
-        for child in children:
-            rel = prefix + child.name
-            st = child.stat(follow_symlinks=False)
-            is_dir = stat.S_ISDIR(st.st_mode)
-            if rules.matches(rel, is_dir=is_dir):
-                continue
-            entry = _entry(child.path, rel, st)
-            if entry is None:
-                continue
-            yield entry
-            if is_dir:
-                yield from visit(child.path, rel + "/")
-
-    yield from visit(base, "")
+    # A stack of listings rather than nested generators: every entry of a deep tree went up
+    # through one `yield from` per level.
+    stack = [(_children(base), "")]
+    while stack:
+        children, prefix = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
+        rel = prefix + child.name
+        st = child.stat(follow_symlinks=False)
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if rules.matches(rel, is_dir=is_dir):
+            continue
+        entry = _entry(child.path, rel, st)
+        if entry is None:
+            continue
+        yield entry
+        if is_dir:
+            stack.append((_children(child.path), rel + "/"))
 
 
 def read_whole(path: str, size: int) -> bytes:
