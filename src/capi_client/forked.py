@@ -46,7 +46,7 @@ class Forked(Generic[R]):
         _, status = os.waitpid(self._pid, 0)
         self._pid = 0
         if not data:
-            raise ChildProcessError(f"the process zipping half of the push died (wait status {status})")
+            raise ChildProcessError(f"the process doing half of the push's work died (wait status {status})")
         ok, value = pickle.loads(data)  # noqa: S301 - written by our own child, through our own pipe
         if not ok:
             raise value
