@@ -152,23 +152,29 @@ def hash_all(files: Sequence[LocalFile], progress: Callable[[int], None] | None 
     """`hash_file` of each file in order; `progress(files_hashed)` as it goes. Many files are
     shared with a forked process, as `ZipBuilder.add_all` shares its zipping."""
 
-    def each(run: Sequence[LocalFile], report: Callable[[int], None] | None) -> list[str]:
-        sha1s = []
-        for done, f in enumerate(run, 1):
-            sha1s.append(hash_file(f.abs_path, f.size))
-            if report is not None:
-                report(done)
-        return sha1s
+    def sha1(f: LocalFile) -> str:
+        return hash_file(f.abs_path, f.size)
 
-    if not can_fork() or sum(_weight(f) for f in files) < FORK_FROM:
-        return each(files, progress)
+    if not _worth_forking(files):
+        return _each(sha1, files, progress)
     first, second = halves(files, _weight)
-    with forked(lambda: each(second, None)) as pending:
-        sha1s = each(first, progress)
+    with forked(lambda: _each(sha1, second, None)) as pending:
+        sha1s = _each(sha1, first, progress)
         sha1s += pending.result()
     if progress is not None:
         progress(len(files))
     return sha1s
+
+
+def _each(
+    work: Callable[[LocalFile], str], files: Sequence[LocalFile], progress: Callable[[int], None] | None
+) -> list[str]:
+    out = []
+    for done, f in enumerate(files, 1):
+        out.append(work(f))
+        if progress is not None:
+            progress(done)
+    return out
 
 
 def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
@@ -234,33 +240,25 @@ class ZipBuilder:
 
         A big run is shared with a forked process on a machine with cores to spare: the second
         half is zipped there into a file of its own and copied in after the first."""
-        if not can_fork() or sum(_weight(entry) for entry in entries) < FORK_FROM:
-            return self._add_each(entries, progress)
+        if not _worth_forking(entries):
+            return _each(self.add, entries, progress)
         first, second = halves(entries, _weight)
         with tempfile.TemporaryFile(prefix="capi-push-part-") as part:
 
             def zip_second() -> tuple[list[Any], list[str], int, int]:
                 builder = ZipBuilder(part, self._level, directories=self.directories)
-                sha1s = builder._add_each(second, None)
+                sha1s = _each(builder.add, second, None)
                 part.flush()
                 return builder._zip.members, sha1s, builder._zip.offset, builder.file_bytes
 
             with forked(zip_second) as pending:
-                sha1s = self._add_each(first, progress)
+                sha1s = _each(self.add, first, progress)
                 members, more, length, file_bytes = pending.result()
             self._zip.adopt(part, members, length)
         self.file_bytes += file_bytes
         if progress is not None:
             progress(len(entries))
         return sha1s + more
-
-    def _add_each(self, entries: Sequence[LocalFile], progress: Callable[[int], None] | None) -> list[str]:
-        sha1s = []
-        for done, entry in enumerate(entries, 1):
-            sha1s.append(self.add(entry))
-            if progress is not None:
-                progress(done)
-        return sha1s
 
     def close(self) -> None:
         self._zip.close()
@@ -274,3 +272,7 @@ PER_FILE_WEIGHT = 4096
 
 def _weight(entry: LocalFile) -> int:
     return entry.size + PER_FILE_WEIGHT
+
+
+def _worth_forking(entries: Sequence[LocalFile]) -> bool:
+    return can_fork() and sum(_weight(entry) for entry in entries) >= FORK_FROM

@@ -180,6 +180,17 @@ def test_bad_crc(tmp_path: Path) -> None:
     assert_invalid(path)
 
 
+@pytest.mark.parametrize("size", [5_000, MiB + 100_000], ids=["read-whole", "streamed"])
+def test_an_invalid_deflate_stream_is_an_invalid_zip(tmp_path: Path, size: int) -> None:
+    """ISA-L raises errors of its own (not zlib.error): they must still read as a bad archive."""
+    path = make_zip(tmp_path / "d.zip", lambda zf: add_file(zf, "a", os.urandom(size)))
+    data = bytearray(path.read_bytes())
+    start = 30 + len("a")  # the only entry's data follows its local header
+    data[start : start + 16] = b"\xff" * 16  # block type 3: invalid in any deflate stream
+    path.write_bytes(bytes(data))
+    assert_invalid(path)
+
+
 def test_encrypted_entry(tmp_path: Path) -> None:
     path = make_zip(tmp_path / "e.zip", lambda zf: add_file(zf, "secret", b"data"))
     flags = struct.unpack_from("<H", path.read_bytes(), 6)[0]

@@ -37,7 +37,7 @@ class Content(NamedTuple):
 
 def read_entries(view: ArchiveView, work: list[PlannedEntry], threads: int) -> list[Content]:
     """Decompress and check every entry of the archive mapped at `view`; big archives in `threads`
-    contiguous runs at once (zlib and hashlib let go of the GIL), with the first failure in file
+    contiguous runs at once (ISA-L and hashlib let go of the GIL), with the first failure in file
     order reported."""
     runs = _split(work, threads if _worth_threads(work) else 1)
     if len(runs) == 1:

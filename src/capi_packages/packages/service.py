@@ -75,16 +75,11 @@ def get(session: Session, perms: Permissions, guid: str) -> Package:
     return get_visible(session, perms, guid)[0]
 
 
-def list_version(
-    session: Session, perms: Permissions, shared: changes.SharedReads[int | None] | None = None
-) -> Hashable | None:
+def list_version(session: Session, perms: Permissions, shared: changes.SharedReads[int | None]) -> Hashable | None:
     """What a rendered package list depends on besides its URL: the package-list change counter,
     read before any row (through `shared`, by whichever caller's session reads it), and the spaces
     the caller sees. None when there is no counter."""
-    if shared is not None:
-        counter = shared.get(lambda: changes.current(session, changes.PACKAGES))
-    else:
-        counter = changes.current(session, changes.PACKAGES)
+    counter = shared.get(lambda: changes.current(session, changes.PACKAGES))
     if counter is None:
         return None
     visible = perms.readable_space_ids()
